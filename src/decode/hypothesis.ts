@@ -1,0 +1,41 @@
+/** What decoding returns for one utterance. */
+export interface Hypothesis {
+  text: string;
+  /** Character ids, end symbol excluded. */
+  ids: number[];
+  /** Sum of log-probabilities of the characters and the end symbol. */
+  logProb: number;
+  /** Score used for ranking (length-normalized for beam search). */
+  score: number;
+  /** exp(mean log-probability per symbol): 1 = certain. */
+  confidence: number;
+  /** Per emitted character: log-probability and attention weights over encoder steps. */
+  charLogProbs: number[];
+  alignments: Float32Array[];
+  /** Whether the end symbol was produced (false: cut at the maximum length). */
+  finished: boolean;
+}
+
+export interface DecodeOptions {
+  /** Beam width; 1 = greedy. */
+  beam: number;
+  /** Beam search: scores are divided by length^lengthPenalty (0 = raw log-probability). */
+  lengthPenalty: number;
+  /** Hard limit on characters per utterance; default from the audio duration. */
+  maxLength?: number;
+  /** Keep attention weights per character (for word times and plots). */
+  keepAlignments: boolean;
+  /** How many hypotheses to return (beam search). */
+  nbest: number;
+}
+
+export const DEFAULT_DECODE_OPTIONS: DecodeOptions = { beam: 1, lengthPenalty: 1, keepAlignments: false, nbest: 1 };
+
+/** Characters allowed for an utterance of `frames` 10 ms frames: 25 per second plus slack. */
+export function defaultMaxLength(frames: number): number {
+  return Math.ceil((frames / 100) * 25) + 10;
+}
+
+export function confidenceOf(logProb: number, symbols: number): number {
+  return Math.exp(logProb / Math.max(1, symbols));
+}

@@ -1,0 +1,80 @@
+/**
+ * Decode a set of utterances and score them: WER/CER with substitutions, deletions and
+ * insertions, real-time factor, and per-utterance results. Used by `koe eval` and by
+ * the trainer's validation.
+ */
+import type { Hypothesis } from '../decode/hypothesis.js';
+import type { FeatureMatrix } from '../features/index.js';
+import { ErrorAccumulator, errorCount, type ErrorCounts } from '../metrics/wer.js';
+
+export interface EvalItem {
+  audioPath: string;
+  /** Normalized reference transcript. */
+  ref: string;
+  /** Normalized features, computed on demand (and timed). Returns the audio duration too. */
+  load(): Promise<{ features: FeatureMatrix; duration: number }>;
+}
+
+export interface EvalUtterance {
+  audioPath: string;
+  ref: string;
+  hyp: string;
+  confidence: number;
+  duration: number;
+  word: ErrorCounts;
+  char: ErrorCounts;
+}
+
+export interface EvalReport {
+  wer: number;
+  cer: number;
+  sub: number;
+  del: number;
+  ins: number;
+  words: number;
+  utts: number;
+  /** Processing seconds (features + decoding) per second of audio. */
+  rtf: number;
+  /** Seconds of audio scored. */
+  audioSeconds: number;
+  utterances: EvalUtterance[];
+}
+
+/** Decodes a group of feature matrices (a batch for greedy decoding, one for beam search). */
+export type DecodeMany = (features: FeatureMatrix[]) => Hypothesis[];
+
+export async function evaluate(
+  items: readonly EvalItem[],
+  decode: DecodeMany,
+  opts: { batchSize: number; onProgress?: (done: number, total: number) => void },
+): Promise<EvalReport> {
+  const acc = new ErrorAccumulator();
+  const utterances: EvalUtterance[] = [];
+  let processing = 0;
+  let audioSeconds = 0;
+  for (let start = 0; start < items.length; start += opts.batchSize) {
+    const group = items.slice(start, start + opts.batchSize);
+    const t0 = performance.now();
+    const loaded: { features: FeatureMatrix; duration: number }[] = [];
+    for (const item of group) loaded.push(await item.load());
+    const hyps = decode(loaded.map((l) => l.features));
+    processing += (performance.now() - t0) / 1000;
+    group.forEach((item, i) => {
+      const hyp = hyps[i] as Hypothesis;
+      const duration = (loaded[i] as { duration: number }).duration;
+      audioSeconds += duration;
+      const counts = acc.add(item.ref, hyp.text);
+      utterances.push({ audioPath: item.audioPath, ref: item.ref, hyp: hyp.text, confidence: hyp.confidence, duration, ...counts });
+    });
+    opts.onProgress?.(Math.min(items.length, start + group.length), items.length);
+  }
+  return { ...acc.summary(), rtf: audioSeconds > 0 ? processing / audioSeconds : 0, audioSeconds, utterances };
+}
+
+/** The utterances with the most character errors (ties: more word errors first). */
+export function worstUtterances(report: EvalReport, n: number): EvalUtterance[] {
+  return [...report.utterances]
+    .sort((a, b) => errorCount(b.char) - errorCount(a.char) || errorCount(b.word) - errorCount(a.word))
+    .filter((u) => errorCount(u.char) > 0)
+    .slice(0, n);
+}

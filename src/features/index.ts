@@ -1,0 +1,31 @@
+export {
+  type FeatureConfig,
+  DEFAULT_FEATURE_CONFIG,
+  featureDim,
+  windowSamples,
+  hopSamples,
+  numFrames,
+  validateFeatureConfig,
+} from './config.js';
+export {
+  type FeatureMatrix,
+  createMatrix,
+  frameRow,
+  column,
+  at,
+  cloneMatrix,
+  matrixFromRows,
+  matrixToRows,
+} from './matrix.js';
+export { computeMfcc, configureMeyda, getMeyda, hammingWindow, prepareFrame, INT16_SCALE, type MeydaRuntime } from './mfcc.js';
+export { addDeltas, computeDeltas } from './deltas.js';
+export { type NormStats, NormAccumulator, computeNormStats, normalize, STD_FLOOR } from './normalize.js';
+export {
+  type SpecAugmentConfig,
+  type SpecAugmentMasks,
+  specAugment,
+  drawSpecAugmentMasks,
+  applySpecAugmentMasks,
+} from './specaugment.js';
+export { extractFeatures, computeMfccWith, type MfccEngine, type ExtractOptions } from './extract.js';
+export { computeMfccJs, meydaMelFilterBank } from './mfccjs.js';

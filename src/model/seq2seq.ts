@@ -1,0 +1,135 @@
+/**
+ * The attention encoder-decoder: encoder + attention + character decoder, and the
+ * training loss with scheduled teacher forcing.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Rng } from '../util/rng.js';
+import { validateModelConfig, type ModelConfig } from './config.js';
+import { packFeatures, type Frames } from './batch.js';
+import { decoderStep, initialState, prepareMemory, type AttentionMemory, type DecoderState, type StepResult } from './decoder.js';
+import { encode, type EncoderOutput } from './encoder.js';
+import { fastKernels, type Kernels } from './kernels.js';
+import { ModelParams } from './params.js';
+import { EOS, SOS } from './vocab.js';
+
+export interface LossOptions {
+  /** Probability of feeding the ground truth as the next input (scheduled sampling). */
+  teacherForcing: number;
+  /** Source of the per-character coin flips. */
+  rng: Rng;
+  /** Label smoothing mass spread over the vocabulary (0 = none). */
+  labelSmoothing?: number;
+}
+
+export interface LossResult {
+  /** Mean cross-entropy per target character (end symbol included). */
+  loss: tf.Scalar;
+  /** How many target characters, and how many inputs came from the model's own predictions. */
+  tokens: number;
+  sampledInputs: number;
+}
+
+export class Seq2Seq {
+  constructor(
+    readonly config: ModelConfig,
+    readonly params: ModelParams,
+    readonly kernels: Kernels = fastKernels,
+  ) {
+    validateModelConfig(config);
+  }
+
+  static create(config: ModelConfig, seed: number, kernels: Kernels = fastKernels): Seq2Seq {
+    validateModelConfig(config);
+    return new Seq2Seq(config, ModelParams.create(config, seed), kernels);
+  }
+
+  /** The same weights computed with other kernels (e.g. the automatic-gradient reference). */
+  withKernels(kernels: Kernels): Seq2Seq {
+    return new Seq2Seq(this.config, this.params, kernels);
+  }
+
+  encode(utterances: readonly Frames[]): EncoderOutput {
+    return encode(this.config, this.params, this.kernels, packFeatures(utterances, this.config.timeReduction));
+  }
+
+  memory(enc: EncoderOutput): AttentionMemory {
+    return prepareMemory(this.config, this.params, this.kernels, enc);
+  }
+
+  initialState(mem: AttentionMemory): DecoderState {
+    return initialState(this.config, this.params, this.kernels, mem);
+  }
+
+  step(mem: AttentionMemory, state: DecoderState, input: tf.Tensor2D): StepResult {
+    return decoderStep(this.config, this.params, this.kernels, mem, state, input);
+  }
+
+  /** One-hot rows for a list of symbol ids. */
+  oneHot(ids: readonly number[]): tf.Tensor2D {
+    return tf.oneHot(tf.tensor1d(ids as number[], 'int32'), this.config.vocabSize).toFloat() as tf.Tensor2D;
+  }
+
+  /**
+   * Cross-entropy of the targets (character ids, no start/end symbols) given the features.
+   * The decoder's input at each step is the true previous character with probability
+   * `teacherForcing`, else its own most likely previous output (no gradient through that choice).
+   * Call inside tf.tidy / a gradient function: intermediate tensors are not disposed here.
+   */
+  loss(utterances: readonly Frames[], targets: readonly (readonly number[])[], opts: LossOptions): LossResult {
+    if (utterances.length !== targets.length) throw new Error('features and targets differ in count');
+    const batch = targets.length;
+    const vocab = this.config.vocabSize;
+    const steps = Math.max(...targets.map((t) => t.length)) + 1; // + end symbol
+    const mem = this.memory(this.encode(utterances));
+    let state = this.initialState(mem);
+
+    const targetAt = (b: number, t: number): number => {
+      const seq = targets[b] as readonly number[];
+      return t < seq.length ? (seq[t] as number) : t === seq.length ? EOS : -1;
+    };
+    let input = this.oneHot(new Array(batch).fill(SOS));
+    const allLogits: tf.Tensor2D[] = [];
+    let sampledInputs = 0;
+    for (let t = 0; t < steps; t++) {
+      const out = this.step(mem, state, input);
+      state = out.state;
+      allLogits.push(out.logits);
+      if (t === steps - 1) break;
+      // Next input: the true character t, or this step's prediction.
+      const truth = this.oneHot(targets.map((_, b) => Math.max(0, targetAt(b, t))));
+      const useTruth = targets.map(() => (opts.teacherForcing >= 1 ? 1 : opts.rng() < opts.teacherForcing ? 1 : 0));
+      const sampled = useTruth.reduce((n: number, u, b) => n + (u === 0 && targetAt(b, t) >= 0 ? 1 : 0), 0);
+      if (useTruth.every((u) => u === 1)) {
+        input = truth;
+      } else {
+        sampledInputs += sampled;
+        const predicted = tf.oneHot(tf.argMax(out.logits, 1), vocab).toFloat() as tf.Tensor2D;
+        const m = tf.tensor2d(useTruth, [batch, 1]);
+        input = tf.add(tf.mul(m, truth), tf.mul(tf.sub(1, m), predicted)) as tf.Tensor2D;
+      }
+    }
+
+    // Targets and padding mask, step-major to match the concatenated logits.
+    const smoothing = opts.labelSmoothing ?? 0;
+    const dist = new Float32Array(steps * batch * vocab);
+    let tokens = 0;
+    for (let t = 0; t < steps; t++) {
+      for (let b = 0; b < batch; b++) {
+        const y = targetAt(b, t);
+        if (y < 0) continue;
+        tokens++;
+        const row = (t * batch + b) * vocab;
+        if (smoothing > 0) dist.fill(smoothing / vocab, row, row + vocab);
+        dist[row + y] = (dist[row + y] as number) + 1 - smoothing;
+      }
+    }
+    const logProbs = tf.logSoftmax(tf.concat(allLogits, 0));
+    const total = tf.sum(tf.mul(tf.tensor2d(dist, [steps * batch, vocab]), logProbs));
+    const loss = tf.div(tf.neg(total), tokens) as tf.Scalar;
+    return { loss, tokens, sampledInputs };
+  }
+
+  dispose(): void {
+    this.params.dispose();
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * Training data: manifest entries checked against the vocabulary, and their normalized
+ * features computed once and kept in memory (one copy per speed-perturbation factor used).
+ */
+import { loadAudio, resample } from '../audio/index.js';
+import { extractFeatures, NormAccumulator, normalize, type FeatureConfig, type FeatureMatrix, type NormStats } from '../features/index.js';
+import { readManifest, type ManifestEntry } from '../io/manifest.js';
+import type { Vocabulary } from '../model/vocab.js';
+import { normalizeTranscript } from '../text/normalize.js';
+
+export interface Utterance {
+  index: number;
+  audioPath: string;
+  text: string;
+  targets: number[];
+  /** Seconds, from the manifest when given, else measured. */
+  duration: number;
+}
+
+export interface Skipped {
+  audioPath: string;
+  reason: string;
+}
+
+/** Read a manifest and keep the entries whose text the vocabulary can spell. */
+export async function loadUtterances(manifest: string, vocab: Vocabulary, maxDuration = Infinity): Promise<{ utterances: Utterance[]; skipped: Skipped[] }> {
+  const entries: ManifestEntry[] = await readManifest(manifest);
+  const utterances: Utterance[] = [];
+  const skipped: Skipped[] = [];
+  for (const e of entries) {
+    const text = normalizeTranscript(e.text);
+    if (text.length === 0) {
+      skipped.push({ audioPath: e.audioFilepath, reason: 'empty transcript' });
+      continue;
+    }
+    if (e.duration !== undefined && e.duration > maxDuration) {
+      skipped.push({ audioPath: e.audioFilepath, reason: `longer than ${maxDuration} s` });
+      continue;
+    }
+    try {
+      utterances.push({ index: utterances.length, audioPath: e.audioFilepath, text, targets: vocab.encode(text), duration: e.duration ?? 0 });
+    } catch (err) {
+      skipped.push({ audioPath: e.audioFilepath, reason: (err as Error).message });
+    }
+  }
+  return { utterances, skipped };
+}
+
+/** Frames of a clip of `seconds` (10 ms hop, 25 ms window). */
+export function framesForDuration(seconds: number, cfg: FeatureConfig): number {
+  const n = Math.round(seconds * cfg.sampleRate);
+  const win = Math.round((cfg.windowMs / 1000) * cfg.sampleRate);
+  const hop = Math.round((cfg.hopMs / 1000) * cfg.sampleRate);
+  return Math.max(1, Math.floor((n - win) / hop) + 1);
+}
+
+/**
+ * Computes and caches raw (unnormalized) features per utterance and speed factor.
+ * Speed perturbation resamples the audio so it plays `speed` times faster (pitch moves too,
+ * as with sox's `speed` effect).
+ */
+export class FeatureStore {
+  private readonly cache = new Map<string, FeatureMatrix>();
+  private readonly audio = new Map<number, Float32Array>();
+
+  constructor(
+    readonly cfg: FeatureConfig,
+    /** Keep decoded audio for on-the-fly speed perturbation (costs memory). */
+    private readonly keepAudio: boolean,
+  ) {}
+
+  private async samples(u: Utterance): Promise<Float32Array> {
+    const kept = this.audio.get(u.index);
+    if (kept) return kept;
+    const s = await loadAudio(u.audioPath, this.cfg.sampleRate);
+    if (this.keepAudio) this.audio.set(u.index, s);
+    return s;
+  }
+
+  async raw(u: Utterance, speed = 1): Promise<FeatureMatrix> {
+    const key = `${u.index}@${speed}`;
+    const hit = this.cache.get(key);
+    if (hit) return hit;
+    let s = await this.samples(u);
+    if (u.duration === 0) u.duration = s.length / this.cfg.sampleRate;
+    // Playing `speed` times faster = resampling as if the audio had been recorded at rate/speed.
+    if (speed !== 1) s = resample(s, Math.round(this.cfg.sampleRate * speed), this.cfg.sampleRate);
+    const m = extractFeatures(s, this.cfg, { engine: 'js' });
+    this.cache.set(key, m);
+    return m;
+  }
+
+  async normalized(u: Utterance, stats: NormStats, speed = 1): Promise<FeatureMatrix> {
+    return normalize(await this.raw(u, speed), stats);
+  }
+}
+
+/** Mean and standard deviation of the features over a set of utterances. */
+export async function normalizationStats(store: FeatureStore, utterances: readonly Utterance[], onProgress?: (done: number) => void): Promise<NormStats> {
+  const acc = new NormAccumulator();
+  let done = 0;
+  for (const u of utterances) {
+    acc.add(await store.raw(u));
+    onProgress?.(++done);
+  }
+  return acc.finish();
+}

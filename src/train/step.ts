@@ -1,0 +1,62 @@
+/** One optimization step: gradients of the sequence loss, global-norm clipping, Adam. */
+import * as tf from '@tensorflow/tfjs';
+import type { Frames } from '../model/batch.js';
+import type { LossOptions, Seq2Seq } from '../model/seq2seq.js';
+import type { Adam } from './adam.js';
+
+export interface Gradients {
+  loss: number;
+  tokens: number;
+  sampledInputs: number;
+  /** Gradients keyed by parameter name (caller disposes). */
+  grads: Record<string, tf.Tensor>;
+}
+
+/** Loss and gradients for one batch, without updating anything. */
+export function computeGradients(model: Seq2Seq, frames: readonly Frames[], targets: readonly (readonly number[])[], opts: LossOptions): Gradients {
+  let tokens = 0;
+  let sampledInputs = 0;
+  const names = [...model.params.vars.keys()];
+  const { value, grads } = tf.variableGrads(() => {
+    const r = model.loss(frames, targets, opts);
+    tokens = r.tokens;
+    sampledInputs = r.sampledInputs;
+    return r.loss;
+  }, model.params.list());
+  const byName: Record<string, tf.Tensor> = {};
+  names.forEach((name) => {
+    byName[name] = grads[model.params.get(name).name] as tf.Tensor;
+  });
+  const loss = value.dataSync()[0] as number;
+  value.dispose();
+  return { loss, tokens, sampledInputs, grads: byName };
+}
+
+/** Global L2 norm of a set of gradients. */
+export function globalNorm(grads: Record<string, tf.Tensor>): number {
+  return tf.tidy(() => {
+    const squares = Object.values(grads).map((g) => tf.sum(tf.square(g)));
+    return Math.sqrt(tf.addN(squares).dataSync()[0] as number);
+  });
+}
+
+export interface UpdateResult {
+  gradNorm: number;
+  /** False when the gradients were not finite and no update was made. */
+  applied: boolean;
+}
+
+/** Clip to `clipNorm` and apply with Adam. Disposes the gradients. */
+export function applyGradients(model: Seq2Seq, optimizer: Adam, grads: Record<string, tf.Tensor>, learningRate: number, clipNorm: number): UpdateResult {
+  const gradNorm = globalNorm(grads);
+  const applied = Number.isFinite(gradNorm);
+  if (applied) {
+    const scale = clipNorm > 0 && gradNorm > clipNorm ? clipNorm / gradNorm : 1;
+    const scaled: Record<string, tf.Tensor> = {};
+    for (const [name, g] of Object.entries(grads)) scaled[name] = scale === 1 ? g : tf.mul(g, scale);
+    optimizer.apply(model.params.vars, scaled, learningRate);
+    if (scale !== 1) tf.dispose(Object.values(scaled));
+  }
+  tf.dispose(Object.values(grads));
+  return { gradNorm, applied };
+}

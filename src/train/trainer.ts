@@ -1,0 +1,300 @@
+/**
+ * `koe train`: the training loop. Bucketed batches, Adam with clipping and a learning-rate
+ * schedule, scheduled teacher forcing, optional augmentation, validation CER/WER after each
+ * epoch, atomic checkpoints and exact resumption, and a clear stop on a non-finite loss.
+ */
+import { appendFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { greedyDecode } from '../decode/greedy.js';
+import { evaluate, type EvalItem, type EvalReport } from '../eval/evaluate.js';
+import { normalize, specAugment, type FeatureMatrix, type NormStats } from '../features/index.js';
+import { saveModel } from '../io/model-dir.js';
+import { ModelParams } from '../model/params.js';
+import { Seq2Seq } from '../model/seq2seq.js';
+import { teacherForcingProbability } from '../model/teacher-forcing.js';
+import { Vocabulary } from '../model/vocab.js';
+import { makeRng, type Rng } from '../util/rng.js';
+import { tidyKeep } from '../util/tidy.js';
+import { Adam } from './adam.js';
+import { makeBatches } from './batches.js';
+import { checkpointExists, readCheckpoint, writeCheckpoint, type EpochRecord, type TrainProgress } from './checkpoint.js';
+import { learningRateAt, type TrainConfig } from './config.js';
+import { FeatureStore, loadUtterances, normalizationStats, type Utterance } from './dataset.js';
+import { formatSeconds, TrainingProgress } from './progress.js';
+import { applyGradients, computeGradients } from './step.js';
+
+export interface TrainOptions {
+  trainManifest: string;
+  validManifest?: string;
+  outDir: string;
+  config: TrainConfig;
+  resume: boolean;
+  /** No progress bar or log lines (tests). */
+  quiet?: boolean;
+  /** Where log lines go (default stderr). */
+  log?: (line: string) => void;
+  /** Stop cleanly (checkpoint first) when aborted, e.g. on Ctrl-C. */
+  signal?: AbortSignal;
+}
+
+export interface TrainResult {
+  progress: TrainProgress;
+  lastValidation?: EvalReport;
+  /** True when stopped by the signal before finishing. */
+  interrupted: boolean;
+}
+
+export class TrainingDivergedError extends Error {}
+
+/** Seeded generator for one purpose at one step, so that a resumed run draws the same numbers. */
+function rngFor(seed: number, purpose: number, index: number): Rng {
+  return makeRng((Math.imul(seed, 0x9e3779b1) ^ Math.imul(purpose + 1, 0x85ebca6b) ^ Math.imul(index + 1, 0xc2b2ae35)) >>> 0);
+}
+
+const PURPOSE_ORDER = 1;
+const PURPOSE_STEP = 2;
+
+export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  const say = (line: string): void => {
+    if (!opts.quiet) log(line);
+  };
+  const out = opts.outDir;
+  await mkdir(out, { recursive: true });
+  const vocab = new Vocabulary();
+
+  let config = opts.config;
+  const resuming = opts.resume && (await checkpointExists(out));
+  if (!opts.resume && (await checkpointExists(out))) {
+    throw new Error(`${out} already holds a training checkpoint: pass --resume to continue it, or choose another --out`);
+  }
+  const checkpoint = resuming ? await readCheckpoint(out) : undefined;
+  if (opts.resume && !checkpoint) say(`no checkpoint in ${out}: starting a new run`);
+  if (checkpoint) config = checkpoint.config;
+  if (config.model.vocabSize !== vocab.size) config = { ...config, model: { ...config.model, vocabSize: vocab.size } };
+
+  // Data.
+  const trainSet = await loadUtterances(opts.trainManifest, vocab, config.maxDuration);
+  const validSet = opts.validManifest ? await loadUtterances(opts.validManifest, vocab, Infinity) : undefined;
+  if (trainSet.utterances.length === 0) throw new Error(`${opts.trainManifest} has no usable utterances`);
+  for (const s of [...trainSet.skipped, ...(validSet?.skipped ?? [])].slice(0, 5)) say(`skipping ${s.audioPath}: ${s.reason}`);
+  const skippedCount = trainSet.skipped.length + (validSet?.skipped.length ?? 0);
+  if (skippedCount > 5) say(`... ${skippedCount} utterances skipped in all`);
+  const valid = validSet ? validSet.utterances.slice(0, config.maxValidUtterances || undefined) : [];
+
+  const store = new FeatureStore(config.features, config.augment.speeds.length > 0);
+  const featureBar = new TrainingProgress(trainSet.utterances.length, 'features', opts.quiet);
+  featureBar.start();
+  let normalization: NormStats;
+  if (checkpoint) {
+    normalization = checkpoint.normalization;
+    let done = 0;
+    for (const u of trainSet.utterances) {
+      await store.raw(u);
+      featureBar.update(++done, { step: 0, loss: 0, teacherForcing: 1, learningRate: 0, utterancesPerSecond: 0 });
+    }
+  } else {
+    normalization = await normalizationStats(store, trainSet.utterances, (done) =>
+      featureBar.update(done, { step: 0, loss: 0, teacherForcing: 1, learningRate: 0, utterancesPerSecond: 0 }),
+    );
+  }
+  featureBar.stop();
+  const frames = await Promise.all(trainSet.utterances.map(async (u) => (await store.raw(u)).frames));
+  const hours = trainSet.utterances.reduce((s, u) => s + u.duration, 0) / 3600;
+
+  // Model and optimizer.
+  const model = checkpoint
+    ? new Seq2Seq(config.model, ModelParams.fromTensors(config.model, checkpoint.params))
+    : Seq2Seq.create(config.model, config.seed);
+  const adam = new Adam();
+  if (checkpoint) adam.restore(checkpoint.adamStep, checkpoint.adam);
+  const progress: TrainProgress = checkpoint?.progress ?? {
+    step: 0,
+    epoch: 0,
+    batchInEpoch: 0,
+    seconds: 0,
+    utterancesSeen: 0,
+    bestValidCer: null,
+    epochs: [],
+  };
+  const data = {
+    trainManifest: path.resolve(opts.trainManifest),
+    validManifest: opts.validManifest ? path.resolve(opts.validManifest) : null,
+    trainUtterances: trainSet.utterances.length,
+    trainHours: Number(hours.toFixed(3)),
+    validUtterances: valid.length,
+  };
+  say(
+    `training on ${trainSet.utterances.length} utterances (${hours.toFixed(2)} h), validating on ${valid.length}; ` +
+      `${model.params.count.toLocaleString('en-US')} parameters; ${checkpoint ? `resuming at step ${progress.step}, epoch ${progress.epoch + 1}` : 'new run'}`,
+  );
+
+  const saveCheckpoint = async (): Promise<void> => {
+    const params: Record<string, tf.Tensor> = {};
+    for (const [k, v] of model.params.vars) params[k] = v;
+    const state = adam.state();
+    await writeCheckpoint(out, { config, normalization, progress, adamStep: state.step, params, adam: state.tensors, data });
+  };
+  const saveBest = async (metrics: Record<string, unknown>): Promise<void> => {
+    await saveModel(out, {
+      model,
+      vocab,
+      features: config.features,
+      normalization,
+      training: {
+        ...data,
+        ...metrics,
+        steps: progress.step,
+        epochs: progress.epoch,
+        trainingSeconds: Math.round(progress.seconds),
+        teacherForcing: config.teacherForcing,
+        augment: config.augment,
+        seed: config.seed,
+        savedAt: new Date().toISOString(),
+      },
+    });
+  };
+
+  const logFile = path.join(out, 'train-log.jsonl');
+  let interrupted = false;
+  let lastValidation: EvalReport | undefined;
+  const sessionStart = Date.now();
+  const secondsAtStart = progress.seconds;
+  const elapsed = (): number => secondsAtStart + (Date.now() - sessionStart) / 1000;
+
+  try {
+    while (progress.epoch < config.epochs && !interrupted) {
+      const epoch = progress.epoch;
+      const curriculum = epoch === 0 && config.sortFirstEpoch;
+      const batches = makeBatches(frames, config.maxBatchFrames, config.maxBatchUtterances, curriculum ? undefined : rngFor(config.seed, PURPOSE_ORDER, epoch));
+      const bar = new TrainingProgress(batches.length, `epoch ${epoch + 1}/${config.epochs}`, opts.quiet);
+      bar.start(progress.batchInEpoch);
+      let lossSum = 0;
+      let lossCount = 0;
+      const epochStart = Date.now();
+      let epochUtterances = 0;
+      for (let bi = progress.batchInEpoch; bi < batches.length; bi++) {
+        if (opts.signal?.aborted) {
+          interrupted = true;
+          break;
+        }
+        if (config.maxSteps > 0 && progress.step >= config.maxSteps) break;
+        const step = progress.step;
+        const rng = rngFor(config.seed, PURPOSE_STEP, step);
+        const utts = (batches[bi] as number[]).map((i) => trainSet.utterances[i] as Utterance);
+        const feats: FeatureMatrix[] = [];
+        for (const u of utts) {
+          const speed = config.augment.speeds.length > 0 ? (config.augment.speeds[Math.floor(rng() * config.augment.speeds.length)] as number) : 1;
+          let m = normalize(await store.raw(u, speed), normalization);
+          if (config.augment.specAugment) m = specAugment(m, config.augment.specAugment, rng);
+          feats.push(m);
+        }
+        const teacherForcing = teacherForcingProbability(config.teacherForcing, step);
+        const learningRate = learningRateAt(config.learningRate, step);
+        const g = tidyKeep(() => computeGradients(model, feats, utts.map((u) => u.targets), { teacherForcing, rng, labelSmoothing: config.labelSmoothing }));
+        if (!Number.isFinite(g.loss)) {
+          tf.dispose(Object.values(g.grads));
+          throw new TrainingDivergedError(
+            `training diverged at step ${step}: the loss is ${g.loss}. Nothing was saved from this step; the last checkpoint in ${out} is intact. ` +
+              `Try a lower learningRate.peak or clipNorm, then --resume.`,
+          );
+        }
+        const update = applyGradients(model, adam, g.grads, learningRate, config.clipNorm);
+        if (!update.applied) {
+          throw new TrainingDivergedError(`training diverged at step ${step}: the gradient norm is ${update.gradNorm}. The last checkpoint in ${out} is intact.`);
+        }
+        progress.step++;
+        progress.batchInEpoch = bi + 1;
+        progress.utterancesSeen += utts.length;
+        epochUtterances += utts.length;
+        progress.seconds = elapsed();
+        lossSum += g.loss;
+        lossCount++;
+        await appendFile(logFile, JSON.stringify({ step, loss: g.loss, teacherForcing, learningRate, gradNorm: update.gradNorm, sampled: g.sampledInputs }) + '\n');
+        bar.update(bi + 1, {
+          step: progress.step,
+          loss: g.loss,
+          teacherForcing,
+          learningRate,
+          utterancesPerSecond: epochUtterances / Math.max(1e-3, (Date.now() - epochStart) / 1000),
+        });
+        if (progress.step % config.checkpointEvery === 0) await saveCheckpoint();
+      }
+      bar.stop();
+      const epochDone = progress.batchInEpoch >= batches.length;
+      if (!epochDone) {
+        await saveCheckpoint();
+        if (!interrupted) say(`stopped at step ${progress.step} (maxSteps ${config.maxSteps})`);
+        break;
+      }
+
+      // Validation at the end of the epoch.
+      const record: EpochRecord = {
+        epoch: epoch + 1,
+        step: progress.step,
+        trainLoss: lossCount > 0 ? lossSum / lossCount : NaN,
+        teacherForcing: teacherForcingProbability(config.teacherForcing, progress.step),
+        learningRate: learningRateAt(config.learningRate, progress.step),
+        seconds: Math.round(elapsed()),
+      };
+      if (valid.length > 0) {
+        const v = await validate(model, vocab, store, valid, normalization, config);
+        lastValidation = v.report;
+        Object.assign(record, { validLoss: v.loss, validCer: v.report.cer, validWer: v.report.wer });
+        say(
+          `epoch ${epoch + 1}: train loss ${record.trainLoss.toFixed(3)}, valid loss ${v.loss.toFixed(3)}, ` +
+            `CER ${(v.report.cer * 100).toFixed(2)}%, WER ${(v.report.wer * 100).toFixed(2)}% (${formatSeconds(elapsed())})`,
+        );
+      } else {
+        say(`epoch ${epoch + 1}: train loss ${record.trainLoss.toFixed(3)} (${formatSeconds(elapsed())})`);
+      }
+      progress.epochs.push(record);
+      progress.epoch++;
+      progress.batchInEpoch = 0;
+      const improved = record.validCer === undefined || progress.bestValidCer === null || record.validCer <= progress.bestValidCer;
+      if (record.validCer !== undefined && improved) progress.bestValidCer = record.validCer;
+      if (improved) await saveBest({ validCer: record.validCer ?? null, validWer: record.validWer ?? null, epoch: epoch + 1 });
+      await saveCheckpoint();
+    }
+  } finally {
+    model.dispose();
+    adam.dispose();
+  }
+  if (interrupted) say(`interrupted: checkpoint saved at step ${progress.step}; continue with --resume`);
+  return { progress, lastValidation, interrupted };
+}
+
+/** Validation: teacher-forced loss and greedy-decoding error rates. */
+async function validate(
+  model: Seq2Seq,
+  vocab: Vocabulary,
+  store: FeatureStore,
+  valid: readonly Utterance[],
+  normalization: NormStats,
+  config: TrainConfig,
+): Promise<{ loss: number; report: EvalReport }> {
+  const items: EvalItem[] = valid.map((u) => ({
+    audioPath: u.audioPath,
+    ref: u.text,
+    load: async () => {
+      const features = await store.normalized(u, normalization);
+      return { features, duration: u.duration };
+    },
+  }));
+  const report = await evaluate(items, (feats) => greedyDecode(model, vocab, feats), { batchSize: 16 });
+  let lossSum = 0;
+  let tokens = 0;
+  for (let i = 0; i < valid.length; i += 16) {
+    const group = valid.slice(i, i + 16);
+    const feats = await Promise.all(group.map((u) => store.normalized(u, normalization)));
+    const r = tf.tidy(() => {
+      const res = model.loss(feats, group.map((u) => u.targets), { teacherForcing: 1, rng: makeRng(0), labelSmoothing: 0 });
+      return { loss: res.loss.dataSync()[0] as number, tokens: res.tokens };
+    });
+    lossSum += r.loss * r.tokens;
+    tokens += r.tokens;
+  }
+  void config;
+  return { loss: lossSum / Math.max(1, tokens), report };
+}

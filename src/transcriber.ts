@@ -1,0 +1,90 @@
+/**
+ * The library API: load a model directory once, then transcribe files or samples.
+ *
+ *   const t = await Transcriber.load();            // models/default
+ *   const r = await t.transcribe('speech.wav');     // { text, confidence, duration, rtf, ... }
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { loadAudio, type DecodedAudio } from './audio/index.js';
+import { initBackend, type BackendInfo } from './backend.js';
+import { beamDecode } from './decode/beam.js';
+import { greedyDecode } from './decode/greedy.js';
+import { DEFAULT_DECODE_OPTIONS, type DecodeOptions, type Hypothesis } from './decode/hypothesis.js';
+import { extractFeatures, normalize, type FeatureMatrix } from './features/index.js';
+import { loadModel, ModelLoadError, type LoadedModel } from './io/model-dir.js';
+import { packageRoot } from './util/package-root.js';
+
+export const SAMPLE_RATE = 16000;
+
+export function defaultModelDir(): string {
+  return path.join(packageRoot(), 'models', 'default');
+}
+
+export interface Transcription {
+  text: string;
+  confidence: number;
+  /** Audio duration in seconds. */
+  duration: number;
+  /** Processing time divided by audio duration (features + decoding). */
+  rtf: number;
+  /** Best first; more than one with `nbest`. */
+  hypotheses: Hypothesis[];
+  /** Feature frames (10 ms each). */
+  frames: number;
+}
+
+export interface LoadOptions {
+  /** tfjs backend: 'auto' (default), 'tensorflow', 'wasm' or 'cpu'. */
+  backend?: string;
+}
+
+export class Transcriber {
+  private constructor(
+    readonly loaded: LoadedModel,
+    readonly dir: string,
+    readonly backend: BackendInfo,
+  ) {}
+
+  static async load(dir: string = defaultModelDir(), opts: LoadOptions = {}): Promise<Transcriber> {
+    const backend = await initBackend(opts.backend);
+    if (!existsSync(path.join(dir, 'model.json'))) {
+      const isDefault = path.resolve(dir) === path.resolve(defaultModelDir());
+      throw new ModelLoadError(
+        isDefault
+          ? `no default model is installed (${dir} has no model.json); train one with \`koe train\` and pass it with --model DIR`
+          : `${dir} is not a koe model directory (no model.json)`,
+      );
+    }
+    return new Transcriber(await loadModel(dir), dir, backend);
+  }
+
+  /** Normalized features of 16 kHz mono samples, as the model expects them. */
+  features(samples16k: Float32Array): FeatureMatrix {
+    return normalize(extractFeatures(samples16k, this.loaded.features), this.loaded.normalization);
+  }
+
+  /** Decode normalized features: greedy when beam is 1, else beam search. */
+  decode(features: FeatureMatrix, options: Partial<DecodeOptions> = {}): Hypothesis[] {
+    const opts = { ...DEFAULT_DECODE_OPTIONS, ...options };
+    const { model, vocab } = this.loaded;
+    if (opts.beam <= 1) return greedyDecode(model, vocab, [features], opts);
+    return beamDecode(model, vocab, features, opts);
+  }
+
+  /** Transcribe a WAV file path, decoded audio, or 16 kHz mono samples. */
+  async transcribe(input: string | DecodedAudio | Float32Array, options: Partial<DecodeOptions> = {}): Promise<Transcription> {
+    const samples = input instanceof Float32Array ? input : await loadAudio(input, SAMPLE_RATE);
+    const started = performance.now();
+    const feats = this.features(samples);
+    const hypotheses = this.decode(feats, options);
+    const elapsed = (performance.now() - started) / 1000;
+    const duration = samples.length / SAMPLE_RATE;
+    const best = hypotheses[0] as Hypothesis;
+    return { text: best.text, confidence: best.confidence, duration, rtf: duration > 0 ? elapsed / duration : 0, hypotheses, frames: feats.frames };
+  }
+
+  dispose(): void {
+    this.loaded.model.dispose();
+  }
+}
