@@ -10,24 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend.js';
 import { readManifest } from '../src/io/manifest.js';
 import { ErrorAccumulator } from '../src/metrics/wer.js';
-import { resolveTrainConfig } from '../src/train/config.js';
+import { loadTrainConfig } from '../src/train/config.js';
 import { train } from '../src/train/trainer.js';
 import { Transcriber } from '../src/transcriber.js';
 
 const fixtures = path.join(import.meta.dirname, 'fixtures', 'tiny');
 const manifest = path.join(fixtures, 'manifest.jsonl');
 
-export const TINY_TRAIN_CONFIG = resolveTrainConfig({
-  model: { encoderLayers: 2, encoderUnits: 48, timeReduction: 4, attention: 'location', attentionDim: 48, locationKernel: 5, decoderUnits: 64, outputDim: 64 },
-  teacherForcing: { kind: 'inverse-sigmoid', k: 40, min: 0.8 },
-  learningRate: { peak: 3e-3, warmupSteps: 20, decayRate: 0.5, decaySteps: 400, floor: 1e-4 },
-  labelSmoothing: 0,
-  maxBatchUtterances: 8,
-  maxBatchFrames: 8 * 200,
-  epochs: 250,
-  checkpointEvery: 1000,
-  seed: 7,
-});
+const configFile = path.join(fixtures, 'train-config.json');
 
 describe('learning', () => {
   let out: string;
@@ -40,7 +30,7 @@ describe('learning', () => {
   });
 
   it('a small model learns eight utterances to CER 0 (greedy)', async () => {
-    const result = await train({ trainManifest: manifest, outDir: out, config: TINY_TRAIN_CONFIG, resume: false, quiet: true });
+    const result = await train({ trainManifest: manifest, outDir: out, config: await loadTrainConfig(configFile), resume: false, quiet: true });
     expect(result.progress.step).toBe(250);
     const transcriber = await Transcriber.load(out);
     const acc = new ErrorAccumulator();

@@ -21,7 +21,7 @@ import { makeBatches } from './batches.js';
 import { checkpointExists, readCheckpoint, writeCheckpoint, type EpochRecord, type TrainProgress } from './checkpoint.js';
 import { learningRateAt, type TrainConfig } from './config.js';
 import { FeatureStore, loadUtterances, normalizationStats, type Utterance } from './dataset.js';
-import { formatSeconds, TrainingProgress } from './progress.js';
+import { formatSeconds, Progress } from './progress.js';
 import { applyGradients, computeGradients } from './step.js';
 
 export interface TrainOptions {
@@ -29,6 +29,8 @@ export interface TrainOptions {
   validManifest?: string;
   outDir: string;
   config: TrainConfig;
+  /** Applied on top of the config, also when resuming (whose config otherwise wins). */
+  overrides?: Partial<Pick<TrainConfig, 'epochs' | 'maxSteps'>>;
   resume: boolean;
   /** No progress bar or log lines (tests). */
   quiet?: boolean;
@@ -72,6 +74,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const checkpoint = resuming ? await readCheckpoint(out) : undefined;
   if (opts.resume && !checkpoint) say(`no checkpoint in ${out}: starting a new run`);
   if (checkpoint) config = checkpoint.config;
+  config = { ...config, ...opts.overrides };
   if (config.model.vocabSize !== vocab.size) config = { ...config, model: { ...config.model, vocabSize: vocab.size } };
 
   // Data.
@@ -84,7 +87,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const valid = validSet ? validSet.utterances.slice(0, config.maxValidUtterances || undefined) : [];
 
   const store = new FeatureStore(config.features, config.augment.speeds.length > 0);
-  const featureBar = new TrainingProgress(trainSet.utterances.length, 'features', opts.quiet);
+  const featureBar = new Progress(trainSet.utterances.length, 'features', [], opts.quiet);
   featureBar.start();
   let normalization: NormStats;
   if (checkpoint) {
@@ -92,12 +95,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     let done = 0;
     for (const u of trainSet.utterances) {
       await store.raw(u);
-      featureBar.update(++done, { step: 0, loss: 0, teacherForcing: 1, learningRate: 0, utterancesPerSecond: 0 });
+      featureBar.update(++done);
     }
   } else {
-    normalization = await normalizationStats(store, trainSet.utterances, (done) =>
-      featureBar.update(done, { step: 0, loss: 0, teacherForcing: 1, learningRate: 0, utterancesPerSecond: 0 }),
-    );
+    normalization = await normalizationStats(store, trainSet.utterances, (done) => featureBar.update(done));
   }
   featureBar.stop();
   const frames = await Promise.all(trainSet.utterances.map(async (u) => (await store.raw(u)).frames));
@@ -168,7 +169,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const epoch = progress.epoch;
       const curriculum = epoch === 0 && config.sortFirstEpoch;
       const batches = makeBatches(frames, config.maxBatchFrames, config.maxBatchUtterances, curriculum ? undefined : rngFor(config.seed, PURPOSE_ORDER, epoch));
-      const bar = new TrainingProgress(batches.length, `epoch ${epoch + 1}/${config.epochs}`, opts.quiet);
+      const bar = new Progress(batches.length, `epoch ${epoch + 1}/${config.epochs}`, ['step', 'loss', 'tf', 'lr', 'utt/s'], opts.quiet);
       bar.start(progress.batchInEpoch);
       let lossSum = 0;
       let lossCount = 0;
@@ -213,11 +214,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         lossCount++;
         await appendFile(logFile, JSON.stringify({ step, loss: g.loss, teacherForcing, learningRate, gradNorm: update.gradNorm, sampled: g.sampledInputs }) + '\n');
         bar.update(bi + 1, {
-          step: progress.step,
-          loss: g.loss,
-          teacherForcing,
-          learningRate,
-          utterancesPerSecond: epochUtterances / Math.max(1e-3, (Date.now() - epochStart) / 1000),
+          step: String(progress.step),
+          loss: g.loss.toFixed(3),
+          tf: teacherForcing.toFixed(3),
+          lr: learningRate.toExponential(1),
+          'utt/s': (epochUtterances / Math.max(1e-3, (Date.now() - epochStart) / 1000)).toFixed(1),
         });
         if (progress.step % config.checkpointEvery === 0) await saveCheckpoint();
       }

@@ -1,0 +1,109 @@
+import type { Command } from 'commander';
+import { evaluate, worstUtterances, type EvalItem } from '../../eval/evaluate.js';
+import { readManifest, writeManifest } from '../../io/manifest.js';
+import { ModelLoadError } from '../../io/model-dir.js';
+import { alignWords, formatAlignment } from '../../metrics/wer.js';
+import { loadAudio } from '../../audio/index.js';
+import { normalizeTranscript } from '../../text/normalize.js';
+import { defaultModelDir, SAMPLE_RATE, Transcriber } from '../../transcriber.js';
+import { Progress } from '../../train/progress.js';
+import { fail, nonNegativeNumber, positiveInt, startBackend } from '../common.js';
+import { round } from './transcribe.js';
+
+interface EvalOptions {
+  model: string;
+  beam: number;
+  lengthPenalty: number;
+  json?: boolean;
+  hyp?: string;
+  worst: number;
+  batch: number;
+}
+
+export function registerEval(program: Command): void {
+  program
+    .command('eval')
+    .description('word and character error rates of a model on a manifest (NeMo JSON lines)')
+    .argument('<manifest>', 'JSON lines: {"audio_filepath","text","duration"}; relative paths resolve against its folder')
+    .option('-m, --model <dir>', 'model directory', defaultModelDir())
+    .option('-b, --beam <n>', 'beam width (1 = greedy)', positiveInt('--beam'), 1)
+    .option('--length-penalty <x>', 'beam search: divide scores by length^x', nonNegativeNumber('--length-penalty'), 1)
+    .option('--json', 'print one summary object {"wer","cer","sub","del","ins","words","utts","rtf"}')
+    .option('--hyp <file>', 'write hypotheses as JSON lines (audio_filepath, text, ref, confidence)')
+    .option('--worst <n>', 'show the n worst utterances with their alignment', positiveInt('--worst'), 5)
+    .option('--batch <n>', 'utterances decoded together (greedy only)', positiveInt('--batch'), 16)
+    .addHelpText('after', '\nExample:\n  koe eval data/corpus/test.jsonl --beam 8 --hyp hyp.jsonl')
+    .action(async (manifest: string, opts: EvalOptions, cmd: Command) => {
+      await startBackend(cmd);
+      let transcriber: Transcriber;
+      try {
+        transcriber = await Transcriber.load(opts.model);
+      } catch (err) {
+        if (err instanceof ModelLoadError) fail(err.message);
+        throw err;
+      }
+      let entries;
+      try {
+        entries = await readManifest(manifest);
+      } catch (err) {
+        fail((err as Error).message);
+      }
+      if (entries.length === 0) fail(`${manifest} has no utterances`);
+      const items: EvalItem[] = entries.map((e) => ({
+        audioPath: e.audioFilepath,
+        ref: normalizeTranscript(e.text),
+        load: async () => {
+          const samples = await loadAudio(e.audioFilepath, SAMPLE_RATE);
+          return { features: transcriber.features(samples), duration: samples.length / SAMPLE_RATE };
+        },
+      }));
+      const bar = new Progress(items.length, 'eval', [], opts.json === true);
+      bar.start();
+      const greedy = opts.beam <= 1;
+      const report = await evaluate(
+        items,
+        (feats) => (greedy ? transcriber.decodeBatch(feats) : feats.map((f) => transcriber.decode(f, { beam: opts.beam, lengthPenalty: opts.lengthPenalty })[0]!)),
+        { batchSize: greedy ? opts.batch : 1, onProgress: (done) => bar.update(done) },
+      );
+      bar.stop();
+      transcriber.dispose();
+      if (opts.hyp) {
+        await writeManifest(
+          opts.hyp,
+          report.utterances.map((u) => ({ audio_filepath: u.audioPath, text: u.hyp, ref: u.ref, confidence: round(u.confidence, 4), duration: round(u.duration, 3) })),
+        );
+      }
+      const summary = {
+        wer: round(report.wer, 6),
+        cer: round(report.cer, 6),
+        sub: report.sub,
+        del: report.del,
+        ins: report.ins,
+        words: report.words,
+        utts: report.utts,
+        rtf: round(report.rtf, 5),
+      };
+      if (opts.json) {
+        process.stdout.write(JSON.stringify(summary) + '\n');
+        return;
+      }
+      const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
+      process.stdout.write(
+        [
+          `utterances  ${summary.utts} (${(report.audioSeconds / 60).toFixed(1)} min of audio), ${greedy ? 'greedy' : `beam ${opts.beam}`}`,
+          `WER         ${pct(report.wer)}  (S ${report.sub}, D ${report.del}, I ${report.ins} of ${report.words} words)`,
+          `CER         ${pct(report.cer)}`,
+          `RTF         ${report.rtf.toFixed(4)}`,
+          '',
+        ].join('\n'),
+      );
+      const worst = worstUtterances(report, opts.worst);
+      if (worst.length > 0) {
+        process.stdout.write(`worst ${worst.length} utterances:\n`);
+        for (const u of worst) {
+          process.stdout.write(`${u.audioPath}  (CER ${pct((u.char.sub + u.char.del + u.char.ins) / Math.max(1, u.char.refLength))})\n`);
+          process.stdout.write(formatAlignment(alignWords(u.ref, u.hyp).ops) + '\n');
+        }
+      }
+    });
+}

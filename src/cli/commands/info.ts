@@ -1,0 +1,76 @@
+import { stat, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import * as tf from '@tensorflow/tfjs';
+import { loadModel } from '../../io/model-dir.js';
+import { defaultModelDir } from '../../transcriber.js';
+import { packageVersion } from '../../util/package-root.js';
+import { errorMessage, startBackend } from '../common.js';
+
+async function directoryBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const f of await readdir(dir)) {
+    if (f === 'model.json' || (f.startsWith('model-') && f.endsWith('.bin'))) total += (await stat(path.join(dir, f))).size;
+  }
+  return total;
+}
+
+export function registerInfo(program: Command): void {
+  program
+    .command('info')
+    .description('backend in use and a summary of the model')
+    .option('-m, --model <dir>', 'model directory', defaultModelDir())
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { model: string; json?: boolean }, cmd: Command) => {
+      const backend = await startBackend(cmd);
+      const info: Record<string, unknown> = {
+        koe: packageVersion(),
+        tfjs: tf.version.tfjs,
+        node: process.version,
+        backend: backend.name,
+        backendFallbacks: backend.fallbacks,
+        modelDir: path.resolve(opts.model),
+      };
+      try {
+        const m = await loadModel(opts.model);
+        info.model = {
+          parameters: m.model.params.count,
+          bytes: await directoryBytes(opts.model),
+          config: m.model.config,
+          features: m.features,
+          training: m.training,
+        };
+        m.model.dispose();
+      } catch (err) {
+        info.modelError = errorMessage(err);
+      }
+      if (opts.json) {
+        process.stdout.write(JSON.stringify(info) + '\n');
+        return;
+      }
+      const lines = [
+        `koe ${String(info.koe)} (tfjs ${String(info.tfjs)}, node ${process.version})`,
+        `backend: ${backend.name}${backend.fallbacks.length ? `  (passed over: ${backend.fallbacks.join('; ')})` : ''}`,
+        `model:   ${String(info.modelDir)}`,
+      ];
+      if (info.model) {
+        const m = info.model as { parameters: number; bytes: number; config: Record<string, unknown>; training: Record<string, unknown> };
+        const c = m.config;
+        lines.push(
+          `  ${m.parameters.toLocaleString('en-US')} parameters, ${(m.bytes / 1e6).toFixed(2)} MB`,
+          `  encoder: ${String(c.encoderLayers)}-layer pyramidal BiLSTM, ${String(c.encoderUnits)} units/direction, time /${String(c.timeReduction)}`,
+          `  attention: ${String(c.attention)} (${String(c.attentionDim)}), decoder: ${String(c.decoderUnits)}-unit LSTM over ${String(c.vocabSize)} symbols`,
+        );
+        const t = m.training;
+        if (Object.keys(t).length > 0) {
+          lines.push(
+            `  trained: ${String(t.trainUtterances ?? '?')} utterances (${String(t.trainHours ?? '?')} h), ${String(t.steps ?? '?')} steps, ` +
+              `validation CER ${typeof t.validCer === 'number' ? (t.validCer * 100).toFixed(2) + '%' : 'n/a'}`,
+          );
+        }
+      } else {
+        lines.push(`  (no model: ${String(info.modelError)})`);
+      }
+      process.stdout.write(lines.join('\n') + '\n');
+    });
+}

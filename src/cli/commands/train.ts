@@ -1,0 +1,94 @@
+import type { Command } from 'commander';
+import { DEFAULT_MODEL_CONFIG } from '../../model/config.js';
+import { DEFAULT_TEACHER_FORCING } from '../../model/teacher-forcing.js';
+import { DEFAULT_TRAIN_CONFIG, loadTrainConfig, type TrainConfig } from '../../train/config.js';
+import { train, TrainingDivergedError } from '../../train/trainer.js';
+import { EXIT_FAILURE, EXIT_INTERRUPTED, fail, positiveInt, startBackend } from '../common.js';
+
+interface TrainCliOptions {
+  train: string;
+  valid?: string;
+  out: string;
+  config?: string;
+  resume?: boolean;
+  epochs?: number;
+  maxSteps?: number;
+  seed?: number;
+  quiet?: boolean;
+}
+
+const d = DEFAULT_TRAIN_CONFIG;
+const defaultsHelp = `
+Training config (--config FILE, JSON; every field optional). Defaults:
+  model: ${DEFAULT_MODEL_CONFIG.encoderLayers}-layer pyramidal BiLSTM, ${DEFAULT_MODEL_CONFIG.encoderUnits} units/direction, time /${DEFAULT_MODEL_CONFIG.timeReduction},
+         ${DEFAULT_MODEL_CONFIG.attention} attention (${DEFAULT_MODEL_CONFIG.attentionDim}), ${DEFAULT_MODEL_CONFIG.decoderUnits}-unit decoder
+  teacherForcing: ${JSON.stringify(DEFAULT_TEACHER_FORCING)}
+      kinds: constant {value}, linear {slope}, exponential {decay}, inverse-sigmoid {k}; all with {min}
+  learningRate: ${JSON.stringify(d.learningRate)}
+  clipNorm ${d.clipNorm}, labelSmoothing ${d.labelSmoothing}, maxBatchFrames ${d.maxBatchFrames}, maxBatchUtterances ${d.maxBatchUtterances},
+  epochs ${d.epochs}, seed ${d.seed}, checkpointEvery ${d.checkpointEvery} steps, sortFirstEpoch ${d.sortFirstEpoch},
+  maxValidUtterances ${d.maxValidUtterances}, maxDuration ${d.maxDuration} s,
+  augment: ${JSON.stringify(d.augment)} (e.g. {"speeds":[0.9,1,1.1],"specAugment":{}})
+
+Writes to --out: model.json + weights (best validation CER so far; a model directory for --model),
+checkpoint.json + weights (resume state, written atomically), train-log.jsonl (one line per step).
+Ctrl-C stops after the current step and saves a checkpoint.
+
+Example:
+  koe train --train data/corpus/train.jsonl --valid data/corpus/valid.jsonl --out runs/my-model`;
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('train a model on manifests (NeMo JSON lines)')
+    .requiredOption('--train <manifest>', 'training manifest')
+    .option('--valid <manifest>', 'validation manifest (loss, CER and WER after each epoch)')
+    .requiredOption('--out <dir>', 'output directory (model, checkpoints, log)')
+    .option('--config <file>', 'training config JSON (see below)')
+    .option('--resume', 'continue from the checkpoint in --out (its config is used)')
+    .option('--epochs <n>', 'override the number of epochs', positiveInt('--epochs'))
+    .option('--max-steps <n>', 'stop after this many optimizer steps in all', positiveInt('--max-steps'))
+    .option('--seed <n>', 'override the random seed', positiveInt('--seed'))
+    .option('-q, --quiet', 'no progress output')
+    .addHelpText('after', defaultsHelp)
+    .action(async (opts: TrainCliOptions, cmd: Command) => {
+      const backend = await startBackend(cmd);
+      let config = await loadTrainConfig(opts.config).catch((err: Error) => fail(err.message));
+      if (opts.seed !== undefined) config = { ...config, seed: opts.seed };
+      const overrides: Partial<Pick<TrainConfig, 'epochs' | 'maxSteps'>> = {};
+      if (opts.epochs !== undefined) overrides.epochs = opts.epochs;
+      if (opts.maxSteps !== undefined) overrides.maxSteps = opts.maxSteps;
+      if (!opts.quiet) process.stderr.write(`koe train: backend ${backend.name}\n`);
+      const controller = new AbortController();
+      const onSignal = (): void => {
+        if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED);
+        process.stderr.write('\nkoe train: stopping after this step (Ctrl-C again to quit without saving)\n');
+        controller.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        const result = await train({
+          trainManifest: opts.train,
+          validManifest: opts.valid,
+          outDir: opts.out,
+          config,
+          overrides,
+          resume: opts.resume === true,
+          quiet: opts.quiet,
+          signal: controller.signal,
+        });
+        if (result.interrupted) process.exitCode = EXIT_INTERRUPTED;
+      } catch (err) {
+        if (err instanceof TrainingDivergedError) {
+          process.stderr.write(`koe train: ${err.message}\n`);
+          process.exitCode = EXIT_FAILURE;
+          return;
+        }
+        fail((err as Error).message);
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
+}
