@@ -3,7 +3,7 @@
  * training loss with scheduled teacher forcing.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Rng } from '../util/rng.js';
+import { makeRng, type Rng } from '../util/rng.js';
 import { validateModelConfig, type ModelConfig } from './config.js';
 import { packFeatures, type Frames } from './batch.js';
 import { decoderStep, initialState, prepareMemory, type AttentionMemory, type DecoderState, type StepResult } from './decoder.js';
@@ -15,8 +15,11 @@ import { EOS, SOS } from './vocab.js';
 export interface LossOptions {
   /** Probability of feeding the ground truth as the next input (scheduled sampling). */
   teacherForcing: number;
-  /** Source of the per-character coin flips. */
-  rng: Rng;
+  /**
+   * One seed per utterance for its coin flips (needed when teacherForcing < 1). Per-utterance
+   * streams make the flips independent of how a batch is split across workers.
+   */
+  samplingSeeds?: readonly number[];
   /** Label smoothing mass spread over the vocabulary (0 = none). */
   labelSmoothing?: number;
 }
@@ -87,6 +90,8 @@ export class Seq2Seq {
       const seq = targets[b] as readonly number[];
       return t < seq.length ? (seq[t] as number) : t === seq.length ? EOS : -1;
     };
+    if (opts.teacherForcing < 1 && opts.samplingSeeds?.length !== batch) throw new Error('scheduled sampling needs one sampling seed per utterance');
+    const coins: Rng[] = opts.teacherForcing < 1 ? (opts.samplingSeeds as readonly number[]).map((s) => makeRng(s)) : [];
     let input = this.oneHot(new Array(batch).fill(SOS));
     const allLogits: tf.Tensor2D[] = [];
     let sampledInputs = 0;
@@ -97,7 +102,7 @@ export class Seq2Seq {
       if (t === steps - 1) break;
       // Next input: the true character t, or this step's prediction.
       const truth = this.oneHot(targets.map((_, b) => Math.max(0, targetAt(b, t))));
-      const useTruth = targets.map(() => (opts.teacherForcing >= 1 ? 1 : opts.rng() < opts.teacherForcing ? 1 : 0));
+      const useTruth = targets.map((_, b) => (opts.teacherForcing >= 1 ? 1 : (coins[b] as Rng)() < opts.teacherForcing ? 1 : 0));
       const sampled = useTruth.reduce((n: number, u, b) => n + (u === 0 && targetAt(b, t) >= 0 ? 1 : 0), 0);
       if (useTruth.every((u) => u === 1)) {
         input = truth;

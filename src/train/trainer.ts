@@ -6,6 +6,7 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { backendInfo } from '../backend.js';
 import { greedyDecode } from '../decode/greedy.js';
 import { evaluate, type EvalItem, type EvalReport } from '../eval/evaluate.js';
 import { normalize, specAugment, type FeatureMatrix, type NormStats } from '../features/index.js';
@@ -22,7 +23,8 @@ import { checkpointExists, readCheckpoint, writeCheckpoint, type EpochRecord, ty
 import { learningRateAt, type TrainConfig } from './config.js';
 import { FeatureStore, loadUtterances, normalizationStats, type Utterance } from './dataset.js';
 import { formatSeconds, Progress } from './progress.js';
-import { applyGradients, computeGradients } from './step.js';
+import { GradientPool } from './parallel/pool.js';
+import { applyGradients, computeGradients, type Gradients } from './step.js';
 
 export interface TrainOptions {
   trainManifest: string;
@@ -32,6 +34,8 @@ export interface TrainOptions {
   /** Applied on top of the config, also when resuming (whose config otherwise wins). */
   overrides?: Partial<Pick<TrainConfig, 'epochs' | 'maxSteps'>>;
   resume: boolean;
+  /** Gradient workers (threads, each with its own backend instance); 1 = compute in this thread. */
+  workers?: number;
   /** No progress bar or log lines (tests). */
   quiet?: boolean;
   /** Where log lines go (default stderr). */
@@ -47,6 +51,12 @@ export interface TrainResult {
   interrupted: boolean;
 }
 
+interface PreparedBatch {
+  step: number;
+  utts: Utterance[];
+  feats: FeatureMatrix[];
+}
+
 export class TrainingDivergedError extends Error {}
 
 /** Seeded generator for one purpose at one step, so that a resumed run draws the same numbers. */
@@ -56,6 +66,12 @@ function rngFor(seed: number, purpose: number, index: number): Rng {
 
 const PURPOSE_ORDER = 1;
 const PURPOSE_STEP = 2;
+const PURPOSE_SAMPLING = 3;
+
+/** Seed of one utterance's scheduled-sampling coin flips at one step. */
+function samplingSeed(seed: number, step: number, utterance: number): number {
+  return (rngFor(seed, PURPOSE_SAMPLING, step)() * 4294967296) ^ Math.imul(utterance + 1, 0x27d4eb2d);
+}
 
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
@@ -157,6 +173,24 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     });
   };
 
+  /** Features of one batch: speed perturbation, normalization and SpecAugment, drawn from the step's seed. */
+  const prepareBatch = async (indices: number[], step: number): Promise<PreparedBatch> => {
+    const rng = rngFor(config.seed, PURPOSE_STEP, step);
+    const utts = indices.map((i) => trainSet.utterances[i] as Utterance);
+    const feats: FeatureMatrix[] = [];
+    for (const u of utts) {
+      const speed = config.augment.speeds.length > 0 ? (config.augment.speeds[Math.floor(rng() * config.augment.speeds.length)] as number) : 1;
+      let m = normalize(await store.raw(u, speed), normalization);
+      if (config.augment.specAugment) m = specAugment(m, config.augment.specAugment, rng);
+      feats.push(m);
+    }
+    return { step, utts, feats };
+  };
+
+  const workers = Math.max(1, Math.floor(opts.workers ?? 1));
+  const pool = workers > 1 ? await GradientPool.start(workers, config.model, backendInfo()?.name ?? 'auto') : undefined;
+  if (pool) say(`data-parallel training on ${pool.size} workers`);
+
   const logFile = path.join(out, 'train-log.jsonl');
   let interrupted = false;
   let lastValidation: EvalReport | undefined;
@@ -175,6 +209,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       let lossCount = 0;
       const epochStart = Date.now();
       let epochUtterances = 0;
+      let prepared: PreparedBatch | undefined;
       for (let bi = progress.batchInEpoch; bi < batches.length; bi++) {
         if (opts.signal?.aborted) {
           interrupted = true;
@@ -182,18 +217,21 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         }
         if (config.maxSteps > 0 && progress.step >= config.maxSteps) break;
         const step = progress.step;
-        const rng = rngFor(config.seed, PURPOSE_STEP, step);
-        const utts = (batches[bi] as number[]).map((i) => trainSet.utterances[i] as Utterance);
-        const feats: FeatureMatrix[] = [];
-        for (const u of utts) {
-          const speed = config.augment.speeds.length > 0 ? (config.augment.speeds[Math.floor(rng() * config.augment.speeds.length)] as number) : 1;
-          let m = normalize(await store.raw(u, speed), normalization);
-          if (config.augment.specAugment) m = specAugment(m, config.augment.specAugment, rng);
-          feats.push(m);
-        }
+        const batch = prepared?.step === step ? prepared : await prepareBatch(batches[bi] as number[], step);
+        const { utts } = batch;
         const teacherForcing = teacherForcingProbability(config.teacherForcing, step);
         const learningRate = learningRateAt(config.learningRate, step);
-        const g = tidyKeep(() => computeGradients(model, feats, utts.map((u) => u.targets), { teacherForcing, rng, labelSmoothing: config.labelSmoothing }));
+        const targets = utts.map((u) => u.targets);
+        const samplingSeeds = utts.map((u) => samplingSeed(config.seed, step, u.index));
+        let g: Gradients;
+        if (pool) {
+          // Workers compute while this thread prepares the next batch.
+          const pending = pool.compute(model.params, batch.feats, targets, samplingSeeds, teacherForcing, config.labelSmoothing);
+          prepared = bi + 1 < batches.length ? await prepareBatch(batches[bi + 1] as number[], step + 1) : undefined;
+          g = await pending;
+        } else {
+          g = tidyKeep(() => computeGradients(model, batch.feats, targets, { teacherForcing, samplingSeeds, labelSmoothing: config.labelSmoothing }));
+        }
         if (!Number.isFinite(g.loss)) {
           tf.dispose(Object.values(g.grads));
           throw new TrainingDivergedError(
@@ -259,6 +297,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       await saveCheckpoint();
     }
   } finally {
+    await pool?.close();
     model.dispose();
     adam.dispose();
   }
@@ -290,7 +329,7 @@ async function validate(
     const group = valid.slice(i, i + 16);
     const feats = await Promise.all(group.map((u) => store.normalized(u, normalization)));
     const r = tf.tidy(() => {
-      const res = model.loss(feats, group.map((u) => u.targets), { teacherForcing: 1, rng: makeRng(0), labelSmoothing: 0 });
+      const res = model.loss(feats, group.map((u) => u.targets), { teacherForcing: 1, labelSmoothing: 0 });
       return { loss: res.loss.dataSync()[0] as number, tokens: res.tokens };
     });
     lossSum += r.loss * r.tokens;

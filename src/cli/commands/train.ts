@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { DEFAULT_MODEL_CONFIG } from '../../model/config.js';
 import { DEFAULT_TEACHER_FORCING } from '../../model/teacher-forcing.js';
@@ -15,6 +16,7 @@ interface TrainCliOptions {
   maxSteps?: number;
   seed?: number;
   quiet?: boolean;
+  workers: number;
 }
 
 const d = DEFAULT_TRAIN_CONFIG;
@@ -49,6 +51,7 @@ export function registerTrain(program: Command): void {
     .option('--epochs <n>', 'override the number of epochs', positiveInt('--epochs'))
     .option('--max-steps <n>', 'stop after this many optimizer steps in all', positiveInt('--max-steps'))
     .option('--seed <n>', 'override the random seed', positiveInt('--seed'))
+    .option('-w, --workers <n>', 'gradient workers (threads), each using one core', positiveInt('--workers'), availableParallelism())
     .option('-q, --quiet', 'no progress output')
     .addHelpText('after', defaultsHelp)
     .action(async (opts: TrainCliOptions, cmd: Command) => {
@@ -75,6 +78,7 @@ export function registerTrain(program: Command): void {
           config,
           overrides,
           resume: opts.resume === true,
+          workers: opts.workers,
           quiet: opts.quiet,
           signal: controller.signal,
         });

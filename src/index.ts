@@ -1,0 +1,13 @@
+/** koe's library API. The CLI is built on exactly these pieces. */
+export { Transcriber, defaultModelDir, SAMPLE_RATE, type Transcription, type LoadOptions } from './transcriber.js';
+export { initBackend, backendInfo, type BackendChoice, type BackendInfo } from './backend.js';
+export { loadAudio, readWavFile, decodeWav, encodeWav, resample, mixToMono, AudioError, type DecodedAudio } from './audio/index.js';
+export { extractFeatures, normalize, DEFAULT_FEATURE_CONFIG, type FeatureConfig, type FeatureMatrix, type NormStats } from './features/index.js';
+export { type Hypothesis, type DecodeOptions } from './decode/hypothesis.js';
+export { loadModel, saveModel, ModelLoadError, type LoadedModel } from './io/model-dir.js';
+export { readManifest, writeManifest, type ManifestEntry } from './io/manifest.js';
+export { wordErrors, charErrors, ErrorAccumulator, formatAlignment, alignWords } from './metrics/wer.js';
+export { normalizeTranscript } from './text/normalize.js';
+export { train, TrainingDivergedError, type TrainOptions, type TrainResult } from './train/trainer.js';
+export { resolveTrainConfig, loadTrainConfig, DEFAULT_TRAIN_CONFIG, type TrainConfig } from './train/config.js';
+export { DEFAULT_MODEL_CONFIG, type ModelConfig } from './model/config.js';
