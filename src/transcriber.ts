@@ -10,6 +10,8 @@ import { loadAudio, type DecodedAudio } from './audio/index.js';
 import { initBackend, type BackendInfo } from './backend.js';
 import { beamDecode } from './decode/beam.js';
 import { greedyDecode } from './decode/greedy.js';
+import { hotwordScorer, lmScorer, type BeamScorer } from './decode/scorers.js';
+import { CharNgramLm } from './lm/char-ngram.js';
 import { DEFAULT_DECODE_OPTIONS, type DecodeOptions, type Hypothesis } from './decode/hypothesis.js';
 import { extractFeatures, normalize, type FeatureMatrix } from './features/index.js';
 import { loadModel, ModelLoadError, type LoadedModel } from './io/model-dir.js';
@@ -37,9 +39,16 @@ export interface Transcription {
 export interface LoadOptions {
   /** tfjs backend: 'auto' (default), 'tensorflow', 'wasm' or 'cpu'. */
   backend?: string;
+  /** Character LM file; default: the model directory's lm.bin if present; false: none. */
+  lm?: string | false;
 }
 
+/** Name of the optional character language model inside a model directory. */
+export const LM_FILE = 'lm.bin';
+
 export class Transcriber {
+  private lm: CharNgramLm | undefined;
+
   private constructor(
     readonly loaded: LoadedModel,
     readonly dir: string,
@@ -56,7 +65,12 @@ export class Transcriber {
           : `${dir} is not a koe model directory (no model.json)`,
       );
     }
-    return new Transcriber(await loadModel(dir), dir, backend);
+    const t = new Transcriber(await loadModel(dir), dir, backend);
+    // A model directory may ship a character LM trained on its training text.
+    const lmFile = opts.lm === undefined ? path.join(dir, LM_FILE) : opts.lm;
+    if (lmFile && existsSync(lmFile)) t.lm = await CharNgramLm.load(lmFile);
+    else if (opts.lm) throw new Error(`language model ${opts.lm} not found`);
+    return t;
   }
 
   /** Normalized features of 16 kHz mono samples, as the model expects them. */
@@ -64,12 +78,27 @@ export class Transcriber {
     return normalize(extractFeatures(samples16k, this.loaded.features), this.loaded.normalization);
   }
 
-  /** Decode normalized features: greedy when beam is 1, else beam search. */
+  /**
+   * Decode normalized features: greedy when beam is 1 and nothing rescores; else beam search
+   * with the language model (when loaded and lmWeight > 0) and hot words.
+   */
   decode(features: FeatureMatrix, options: Partial<DecodeOptions> = {}): Hypothesis[] {
     const opts = { ...DEFAULT_DECODE_OPTIONS, ...options };
     const { model, vocab } = this.loaded;
-    if (opts.beam <= 1) return greedyDecode(model, vocab, [features], opts);
-    return beamDecode(model, vocab, features, opts);
+    const scorers: BeamScorer[] = [];
+    if (this.lm && opts.lmWeight > 0 && opts.beam > 1) scorers.push(lmScorer(this.lm, vocab, opts.lmWeight, opts.lengthBonus) as BeamScorer);
+    if (opts.hotwords.length > 0) scorers.push(hotwordScorer(opts.hotwords, vocab, opts.hotwordBoost) as BeamScorer);
+    if (opts.beam <= 1 && scorers.length === 0) return greedyDecode(model, vocab, [features], opts);
+    return beamDecode(model, vocab, features, opts, scorers);
+  }
+
+  /** Use a character language model in beam search (undefined: none). */
+  setLanguageModel(lm: CharNgramLm | undefined): void {
+    this.lm = lm;
+  }
+
+  get languageModel(): CharNgramLm | undefined {
+    return this.lm;
   }
 
   /** Greedy decoding of several utterances at once (faster than one by one). */

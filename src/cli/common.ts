@@ -1,6 +1,8 @@
 /** Pieces shared by the CLI commands: option parsing, error reporting, exit codes. */
 import { InvalidArgumentError, type Command } from 'commander';
 import { initBackend, type BackendInfo } from '../backend.js';
+import { DEFAULT_DECODE_OPTIONS, type DecodeOptions } from '../decode/hypothesis.js';
+import { Transcriber } from '../transcriber.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -51,4 +53,50 @@ export function errorMessage(err: unknown): string {
 export function fail(message: string): never {
   process.stderr.write(`koe: ${message}\n`);
   process.exit(EXIT_FAILURE);
+}
+
+/** Decoding flags shared by transcribe, eval and listen. */
+export interface DecodeFlags {
+  model: string;
+  beam: number;
+  lengthPenalty: number;
+  lm?: string | false;
+  lmWeight: number;
+  lengthBonus: number;
+  hotwords?: string;
+  hotwordBoost: number;
+}
+
+export function addDecodeOptions(cmd: Command, defaultModel: string): Command {
+  const d = DEFAULT_DECODE_OPTIONS;
+  return cmd
+    .option('-m, --model <dir>', 'model directory', defaultModel)
+    .option('-b, --beam <n>', 'beam width (1 = greedy)', positiveInt('--beam'), d.beam)
+    .option('--length-penalty <x>', 'beam search: divide scores by length^x', nonNegativeNumber('--length-penalty'), d.lengthPenalty)
+    .option('--lm <file>', 'character language model for beam search (default: the model directory\'s lm.bin if present)')
+    .option('--no-lm', 'do not use a language model')
+    .option('--lm-weight <x>', 'language-model weight in shallow fusion (beam search only)', nonNegativeNumber('--lm-weight'), d.lmWeight)
+    .option('--length-bonus <x>', 'score per character when the language model is used', nonNegativeNumber('--length-bonus'), d.lengthBonus)
+    .option('--hotwords <list>', 'comma-separated words to favour, e.g. "koe,tensorflow"')
+    .option('--hotword-boost <x>', 'score per matching character of a hot word', nonNegativeNumber('--hotword-boost'), d.hotwordBoost);
+}
+
+export function decodeOptionsFrom(f: DecodeFlags): Partial<DecodeOptions> {
+  return {
+    beam: f.beam,
+    lengthPenalty: f.lengthPenalty,
+    lmWeight: f.lm === false ? 0 : f.lmWeight,
+    lengthBonus: f.lengthBonus,
+    hotwords: f.hotwords ? f.hotwords.split(',').map((w) => w.trim()).filter(Boolean) : [],
+    hotwordBoost: f.hotwordBoost,
+  };
+}
+
+/** Load the model (and language model) named by the flags, or exit with a clear message. */
+export async function loadTranscriber(f: DecodeFlags): Promise<Transcriber> {
+  try {
+    return await Transcriber.load(f.model, { lm: f.lm === false ? false : f.lm });
+  } catch (err) {
+    return fail(errorMessage(err));
+  }
 }

@@ -4,6 +4,7 @@ import { BACKEND_CHOICES } from '../backend.js';
 import { packageVersion } from '../util/package-root.js';
 import { registerEval } from './commands/eval.js';
 import { registerInfo } from './commands/info.js';
+import { registerLm } from './commands/lm.js';
 import { registerTrain } from './commands/train.js';
 import { registerTranscribe } from './commands/transcribe.js';
 import { EXIT_FAILURE } from './common.js';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerEval(program);
   registerTrain(program);
   registerInfo(program);
+  registerLm(program);
   return program;
 }
 

@@ -9,11 +9,16 @@ import { disposeMemory, disposeState, repeatMemory, selectState } from '../model
 import type { Seq2Seq } from '../model/seq2seq.js';
 import { EOS, SOS, type Vocabulary } from '../model/vocab.js';
 import { tidyKeep } from '../util/tidy.js';
+import type { BeamScorer } from './scorers.js';
 import { confidenceOf, defaultMaxLength, type DecodeOptions, type Hypothesis } from './hypothesis.js';
 
 interface Partial {
   ids: number[];
+  /** Acoustic model log-probability. */
   logProb: number;
+  /** Model log-probability plus the extra scorers' scores (what the beam ranks by). */
+  fused: number;
+  scorerStates: unknown[];
   charLogProbs: number[];
   alignments: Float32Array[];
 }
@@ -28,7 +33,7 @@ function toHypothesis(vocab: Vocabulary, p: Partial, finished: boolean, lengthPe
     text: vocab.decode(p.ids),
     ids: p.ids,
     logProb: p.logProb,
-    score: normalized(p.logProb, symbols, lengthPenalty),
+    score: normalized(p.fused, symbols, lengthPenalty),
     confidence: confidenceOf(p.logProb, symbols),
     charLogProbs: p.charLogProbs,
     alignments: p.alignments,
@@ -36,13 +41,13 @@ function toHypothesis(vocab: Vocabulary, p: Partial, finished: boolean, lengthPe
   };
 }
 
-export function beamDecode(model: Seq2Seq, vocab: Vocabulary, utterance: Frames, opts: DecodeOptions): Hypothesis[] {
+export function beamDecode(model: Seq2Seq, vocab: Vocabulary, utterance: Frames, opts: DecodeOptions, scorers: readonly BeamScorer[] = []): Hypothesis[] {
   const width = Math.max(1, Math.floor(opts.beam));
   const maxLength = opts.maxLength ?? defaultMaxLength(utterance.frames);
   const vocabSize = model.config.vocabSize;
   const mem = tidyKeep(() => repeatMemory(model.memory(model.encode([utterance])), width));
   let state = tidyKeep(() => model.initialState(mem));
-  let live: Partial[] = [{ ids: [], logProb: 0, charLogProbs: [], alignments: [] }];
+  let live: Partial[] = [{ ids: [], logProb: 0, fused: 0, scorerStates: scorers.map((s) => s.initial()), charLogProbs: [], alignments: [] }];
   let inputs = new Array<number>(width).fill(SOS);
   const done: Hypothesis[] = [];
 
@@ -57,13 +62,20 @@ export function beamDecode(model: Seq2Seq, vocab: Vocabulary, utterance: Frames,
     const att = opts.keepAlignments ? (out.state.alignment.dataSync() as Float32Array) : undefined;
 
     // All extensions of the live hypotheses, best first.
-    const candidates: { parent: number; symbol: number; logProb: number }[] = [];
+    const candidates: { parent: number; symbol: number; logProb: number; fused: number; states: unknown[] }[] = [];
     live.forEach((hyp, i) => {
       for (let v = EOS; v < vocabSize; v++) {
-        candidates.push({ parent: i, symbol: v, logProb: hyp.logProb + (lp[i * vocabSize + v] as number) });
+        const step = lp[i * vocabSize + v] as number;
+        let fused = hyp.fused + step;
+        const states = scorers.map((scorer, k) => {
+          const r = scorer.extend(hyp.scorerStates[k], v);
+          fused += r.score;
+          return r.state;
+        });
+        candidates.push({ parent: i, symbol: v, logProb: hyp.logProb + step, fused, states });
       }
     });
-    candidates.sort((a, b) => b.logProb - a.logProb);
+    candidates.sort((a, b) => b.fused - a.fused);
 
     const next: Partial[] = [];
     const parents: number[] = [];
@@ -72,13 +84,15 @@ export function beamDecode(model: Seq2Seq, vocab: Vocabulary, utterance: Frames,
       const parent = live[c.parent] as Partial;
       const stepLogProb = c.logProb - parent.logProb;
       if (c.symbol === EOS) {
-        done.push(toHypothesis(vocab, { ...parent, logProb: c.logProb }, true, opts.lengthPenalty));
+        done.push(toHypothesis(vocab, { ...parent, logProb: c.logProb, fused: c.fused }, true, opts.lengthPenalty));
         continue;
       }
       if (t === maxLength) continue; // out of length: only the end symbol may follow
       next.push({
         ids: [...parent.ids, c.symbol],
         logProb: c.logProb,
+        fused: c.fused,
+        scorerStates: c.states,
         charLogProbs: [...parent.charLogProbs, stepLogProb],
         alignments: att ? [...parent.alignments, att.slice(c.parent * mem.steps, (c.parent + 1) * mem.steps)] : parent.alignments,
       });

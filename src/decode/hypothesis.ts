@@ -27,9 +27,26 @@ export interface DecodeOptions {
   keepAlignments: boolean;
   /** How many hypotheses to return (beam search). */
   nbest: number;
+  /** Shallow-fusion weight of the character language model (0 = off). */
+  lmWeight: number;
+  /** Score added per character when the language model is used. */
+  lengthBonus: number;
+  /** Words to favour (names, jargon). */
+  hotwords: string[];
+  /** Score per matching character of a hot word. */
+  hotwordBoost: number;
 }
 
-export const DEFAULT_DECODE_OPTIONS: DecodeOptions = { beam: 1, lengthPenalty: 1, keepAlignments: false, nbest: 1 };
+export const DEFAULT_DECODE_OPTIONS: DecodeOptions = {
+  beam: 1,
+  lengthPenalty: 1,
+  keepAlignments: false,
+  nbest: 1,
+  lmWeight: 0.3,
+  lengthBonus: 0.5,
+  hotwords: [],
+  hotwordBoost: 2,
+};
 
 /** Characters allowed for an utterance of `frames` 10 ms frames: 25 per second plus slack. */
 export function defaultMaxLength(frames: number): number {

@@ -1,19 +1,15 @@
 import type { Command } from 'commander';
 import { evaluate, worstUtterances, type EvalItem } from '../../eval/evaluate.js';
 import { readManifest, writeManifest } from '../../io/manifest.js';
-import { ModelLoadError } from '../../io/model-dir.js';
 import { alignWords, formatAlignment } from '../../metrics/wer.js';
 import { loadAudio } from '../../audio/index.js';
 import { normalizeTranscript } from '../../text/normalize.js';
-import { defaultModelDir, SAMPLE_RATE, Transcriber } from '../../transcriber.js';
+import { defaultModelDir, SAMPLE_RATE } from '../../transcriber.js';
 import { Progress } from '../../train/progress.js';
-import { fail, nonNegativeNumber, positiveInt, startBackend } from '../common.js';
+import { addDecodeOptions, decodeOptionsFrom, fail, loadTranscriber, positiveInt, startBackend, type DecodeFlags } from '../common.js';
 import { round } from './transcribe.js';
 
-interface EvalOptions {
-  model: string;
-  beam: number;
-  lengthPenalty: number;
+interface EvalOptions extends DecodeFlags {
   json?: boolean;
   hyp?: string;
   worst: number;
@@ -21,13 +17,11 @@ interface EvalOptions {
 }
 
 export function registerEval(program: Command): void {
-  program
+  const cmd = program
     .command('eval')
     .description('word and character error rates of a model on a manifest (NeMo JSON lines)')
-    .argument('<manifest>', 'JSON lines: {"audio_filepath","text","duration"}; relative paths resolve against its folder')
-    .option('-m, --model <dir>', 'model directory', defaultModelDir())
-    .option('-b, --beam <n>', 'beam width (1 = greedy)', positiveInt('--beam'), 1)
-    .option('--length-penalty <x>', 'beam search: divide scores by length^x', nonNegativeNumber('--length-penalty'), 1)
+    .argument('<manifest>', 'JSON lines: {"audio_filepath","text","duration"}; relative paths resolve against its folder');
+  addDecodeOptions(cmd, defaultModelDir())
     .option('--json', 'print one summary object {"wer","cer","sub","del","ins","words","utts","rtf"}')
     .option('--hyp <file>', 'write hypotheses as JSON lines (audio_filepath, text, ref, confidence)')
     .option('--worst <n>', 'show the n worst utterances with their alignment', positiveInt('--worst'), 5)
@@ -35,13 +29,8 @@ export function registerEval(program: Command): void {
     .addHelpText('after', '\nExample:\n  koe eval data/corpus/test.jsonl --beam 8 --hyp hyp.jsonl')
     .action(async (manifest: string, opts: EvalOptions, cmd: Command) => {
       await startBackend(cmd);
-      let transcriber: Transcriber;
-      try {
-        transcriber = await Transcriber.load(opts.model);
-      } catch (err) {
-        if (err instanceof ModelLoadError) fail(err.message);
-        throw err;
-      }
+      const transcriber = await loadTranscriber(opts);
+      const decodeOptions = decodeOptionsFrom(opts);
       let entries;
       try {
         entries = await readManifest(manifest);
@@ -59,10 +48,10 @@ export function registerEval(program: Command): void {
       }));
       const bar = new Progress(items.length, 'eval', [], opts.json === true);
       bar.start();
-      const greedy = opts.beam <= 1;
+      const greedy = opts.beam <= 1 && !opts.hotwords;
       const report = await evaluate(
         items,
-        (feats) => (greedy ? transcriber.decodeBatch(feats) : feats.map((f) => transcriber.decode(f, { beam: opts.beam, lengthPenalty: opts.lengthPenalty })[0]!)),
+        (feats) => (greedy ? transcriber.decodeBatch(feats) : feats.map((f) => transcriber.decode(f, decodeOptions)[0]!)),
         { batchSize: greedy ? opts.batch : 1, onProgress: (done) => bar.update(done) },
       );
       bar.stop();
@@ -90,7 +79,7 @@ export function registerEval(program: Command): void {
       const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
       process.stdout.write(
         [
-          `utterances  ${summary.utts} (${(report.audioSeconds / 60).toFixed(1)} min of audio), ${greedy ? 'greedy' : `beam ${opts.beam}`}`,
+          `utterances  ${summary.utts} (${(report.audioSeconds / 60).toFixed(1)} min of audio), ${greedy ? 'greedy' : `beam ${opts.beam}`}${!greedy && transcriber.languageModel && decodeOptions.lmWeight ? ` + LM (weight ${decodeOptions.lmWeight})` : ''}`,
           `WER         ${pct(report.wer)}  (S ${report.sub}, D ${report.del}, I ${report.ins} of ${report.words} words)`,
           `CER         ${pct(report.cer)}`,
           `RTF         ${report.rtf.toFixed(4)}`,

@@ -1,40 +1,28 @@
 import type { Command } from 'commander';
-import { ModelLoadError } from '../../io/model-dir.js';
-import { defaultModelDir, Transcriber } from '../../transcriber.js';
-import { errorMessage, EXIT_FAILURE, fail, nonNegativeNumber, positiveInt, startBackend } from '../common.js';
+import { defaultModelDir } from '../../transcriber.js';
+import { addDecodeOptions, decodeOptionsFrom, errorMessage, EXIT_FAILURE, loadTranscriber, positiveInt, startBackend, type DecodeFlags } from '../common.js';
 
-interface TranscribeOptions {
-  model: string;
-  beam: number;
+interface TranscribeOptions extends DecodeFlags {
   nbest: number;
-  lengthPenalty: number;
   json?: boolean;
 }
 
 export function registerTranscribe(program: Command): void {
-  program
+  const cmd = program
     .command('transcribe')
     .description('transcribe WAV files (any PCM or float encoding, any rate, mono or multi-channel)')
-    .argument('<wav...>', 'WAV files')
-    .option('-m, --model <dir>', 'model directory', defaultModelDir())
-    .option('-b, --beam <n>', 'beam width (1 = greedy)', positiveInt('--beam'), 1)
-    .option('--nbest <n>', 'return the n best hypotheses (needs --beam >= n; shown with --json)', positiveInt('--nbest'), 1)
-    .option('--length-penalty <x>', 'beam search: divide scores by length^x', nonNegativeNumber('--length-penalty'), 1)
+    .argument('<wav...>', 'WAV files');
+  addDecodeOptions(cmd, defaultModelDir())
+    .option('--nbest <n>', 'return the n best hypotheses with scores (beam search; shown with --json)', positiveInt('--nbest'), 1)
     .option('--json', 'one JSON object per line: {"file","text","confidence","duration","rtf",...}')
     .addHelpText('after', '\nExamples:\n  koe transcribe audio-samples/sample1.wav\n  koe transcribe --beam 8 --json a.wav b.wav')
     .action(async (files: string[], opts: TranscribeOptions, cmd: Command) => {
       await startBackend(cmd);
-      let transcriber: Transcriber;
-      try {
-        transcriber = await Transcriber.load(opts.model);
-      } catch (err) {
-        if (err instanceof ModelLoadError) fail(err.message);
-        throw err;
-      }
+      const transcriber = await loadTranscriber(opts);
       let failures = 0;
       for (const file of files) {
         try {
-          const r = await transcriber.transcribe(file, { beam: Math.max(opts.beam, opts.nbest), nbest: opts.nbest, lengthPenalty: opts.lengthPenalty });
+          const r = await transcriber.transcribe(file, { ...decodeOptionsFrom(opts), beam: Math.max(opts.beam, opts.nbest), nbest: opts.nbest });
           if (opts.json) {
             const line: Record<string, unknown> = {
               file,
