@@ -10,6 +10,7 @@ import { loadAudio, type DecodedAudio } from './audio/index.js';
 import { initBackend, type BackendInfo } from './backend.js';
 import { beamDecode } from './decode/beam.js';
 import { greedyDecode } from './decode/greedy.js';
+import { wordTimes, type WordTime } from './decode/word-times.js';
 import { hotwordScorer, lmScorer, type BeamScorer } from './decode/scorers.js';
 import { CharNgramLm } from './lm/char-ngram.js';
 import { DEFAULT_DECODE_OPTIONS, type DecodeOptions, type Hypothesis } from './decode/hypothesis.js';
@@ -34,6 +35,8 @@ export interface Transcription {
   hypotheses: Hypothesis[];
   /** Feature frames (10 ms each). */
   frames: number;
+  /** Word start/end times (seconds) from the attention alignment, with confidences. */
+  words: WordTime[];
 }
 
 export interface LoadOptions {
@@ -111,11 +114,17 @@ export class Transcriber {
     const samples = input instanceof Float32Array ? input : await loadAudio(input, SAMPLE_RATE);
     const started = performance.now();
     const feats = this.features(samples);
-    const hypotheses = this.decode(feats, options);
+    const hypotheses = this.decode(feats, { keepAlignments: true, ...options });
     const elapsed = (performance.now() - started) / 1000;
     const duration = samples.length / SAMPLE_RATE;
     const best = hypotheses[0] as Hypothesis;
-    return { text: best.text, confidence: best.confidence, duration, rtf: duration > 0 ? elapsed / duration : 0, hypotheses, frames: feats.frames };
+    const words = best.alignments.length === best.text.length ? wordTimes(best, this.encoderStepSeconds, duration) : [];
+    return { text: best.text, confidence: best.confidence, duration, rtf: duration > 0 ? elapsed / duration : 0, hypotheses, frames: feats.frames, words };
+  }
+
+  /** Seconds of audio per encoder step (feature hop x time reduction). */
+  get encoderStepSeconds(): number {
+    return (this.loaded.features.hopMs / 1000) * this.loaded.model.config.timeReduction;
   }
 
   dispose(): void {

@@ -30,6 +30,7 @@ export function registerTranscribe(program: Command): void {
               confidence: round(r.confidence, 4),
               duration: round(r.duration, 3),
               rtf: round(r.rtf, 4),
+              words: r.words.map((w) => ({ word: w.word, start: round(w.start, 3), end: round(w.end, 3), confidence: round(w.confidence, 4) })),
             };
             if (opts.nbest > 1) line.nbest = r.hypotheses.map((h) => ({ text: h.text, score: round(h.score, 4), logProb: round(h.logProb, 4) }));
             process.stdout.write(JSON.stringify(line) + '\n');
