@@ -57,6 +57,9 @@ export function parseBackendChoice(value: string | undefined): BackendChoice {
  * An explicit choice that fails is an error; 'auto' falls back and records why.
  */
 export async function initBackend(choice?: BackendChoice | string): Promise<BackendInfo> {
+  // KOE_BACKEND only picks the first backend: once one runs (e.g. from --backend), a later call
+  // without a choice (Transcriber.load) keeps it instead of switching to the variable's.
+  if (choice === undefined && active) return active;
   const requested = parseBackendChoice(choice ?? process.env.KOE_BACKEND);
   if (active && (requested === 'auto' || requested === active.requested || requested === active.name)) return active;
   const order: Exclude<BackendChoice, 'auto'>[] = requested === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [requested];

@@ -37,6 +37,8 @@ export interface Transcription {
   frames: number;
   /** Word start/end times (seconds) from the attention alignment, with confidences. */
   words: WordTime[];
+  /** The normalized features that were decoded (for plots). */
+  features: FeatureMatrix;
 }
 
 export interface LoadOptions {
@@ -119,7 +121,7 @@ export class Transcriber {
     const duration = samples.length / SAMPLE_RATE;
     const best = hypotheses[0] as Hypothesis;
     const words = best.alignments.length === best.text.length ? wordTimes(best, this.encoderStepSeconds, duration) : [];
-    return { text: best.text, confidence: best.confidence, duration, rtf: duration > 0 ? elapsed / duration : 0, hypotheses, frames: feats.frames, words };
+    return { text: best.text, confidence: best.confidence, duration, rtf: duration > 0 ? elapsed / duration : 0, hypotheses, frames: feats.frames, words, features: feats };
   }
 
   /** Seconds of audio per encoder step (feature hop x time reduction). */

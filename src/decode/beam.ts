@@ -51,7 +51,9 @@ export function beamDecode(model: Seq2Seq, vocab: Vocabulary, utterance: Frames,
   let inputs = new Array<number>(width).fill(SOS);
   const done: Hypothesis[] = [];
 
-  for (let t = 0; t <= maxLength && live.length > 0 && done.length < width; t++) {
+  // As in greedy decoding, a hypothesis that reaches maxLength characters is cut there and
+  // stays unfinished (forcing the end symbol would pass it off as finished).
+  for (let t = 0; t < maxLength && live.length > 0 && done.length < width; t++) {
     const out = tidyKeep(() => {
       const r = model.step(mem, state, model.oneHot(inputs));
       return { state: r.state, logProbs: tf.logSoftmax(r.logits) };
@@ -87,7 +89,6 @@ export function beamDecode(model: Seq2Seq, vocab: Vocabulary, utterance: Frames,
         done.push(toHypothesis(vocab, { ...parent, logProb: c.logProb, fused: c.fused }, true, opts.lengthPenalty));
         continue;
       }
-      if (t === maxLength) continue; // out of length: only the end symbol may follow
       next.push({
         ids: [...parent.ids, c.symbol],
         logProb: c.logProb,

@@ -3,7 +3,10 @@
  * insertions, real-time factor, and per-utterance results. Used by `koe eval` and by
  * the trainer's validation.
  */
+import { loadAudio } from '../audio/index.js';
 import type { Hypothesis } from '../decode/hypothesis.js';
+import type { ManifestEntry } from '../io/manifest.js';
+import { normalizeTranscript } from '../text/normalize.js';
 import type { FeatureMatrix } from '../features/index.js';
 import { ErrorAccumulator, errorCount, type ErrorCounts } from '../metrics/wer.js';
 
@@ -38,6 +41,23 @@ export interface EvalReport {
   /** Seconds of audio scored. */
   audioSeconds: number;
   utterances: EvalUtterance[];
+}
+
+/** Something that turns 16 kHz samples into the model's normalized features (a Transcriber). */
+export interface FeatureSource {
+  features(samples16k: Float32Array): FeatureMatrix;
+}
+
+/** Evaluation items for manifest entries: normalized references, audio read and featurized on demand. */
+export function manifestEvalItems(entries: readonly ManifestEntry[], source: FeatureSource, sampleRate = 16000): EvalItem[] {
+  return entries.map((e) => ({
+    audioPath: e.audioFilepath,
+    ref: normalizeTranscript(e.text),
+    load: async () => {
+      const samples = await loadAudio(e.audioFilepath, sampleRate);
+      return { features: source.features(samples), duration: samples.length / sampleRate };
+    },
+  }));
 }
 
 /** Decodes a group of feature matrices (a batch for greedy decoding, one for beam search). */

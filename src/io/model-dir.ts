@@ -79,5 +79,6 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
   } catch (err) {
     return fail((err as Error).message);
   }
+  tf.dispose(Object.values(bundle.tensors)); // the model's variables hold their own references
   return { model: new Seq2Seq(config, params), vocab, features, normalization, training: (doc.training as Record<string, unknown>) ?? {} };
 }

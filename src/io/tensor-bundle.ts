@@ -79,7 +79,10 @@ export async function readTensorBundle(dir: string, name: string): Promise<{ doc
   for (const [key, t] of Object.entries(tensors)) {
     const values = t.dataSync();
     for (let i = 0; i < values.length; i++) {
-      if (!Number.isFinite(values[i] as number)) throw new BundleError(`weights for ${jsonPath} are corrupt (${key} holds a non-finite value)`);
+      if (!Number.isFinite(values[i] as number)) {
+        tf.dispose(Object.values(tensors));
+        throw new BundleError(`weights for ${jsonPath} are corrupt (${key} holds a non-finite value)`);
+      }
     }
   }
   const { weightsManifest: _unused, ...document } = doc;

@@ -71,21 +71,31 @@ export class ModelParams {
     const rng = makeRng(seed);
     const vars = new Map<string, tf.Variable>();
     for (const [name, shape] of Object.entries(paramShapes(cfg))) {
-      vars.set(name, tf.variable(tf.tensor(initialValues(name, shape, rng), shape), true, nextVariableName(name)));
+      const init = tf.tensor(initialValues(name, shape, rng), shape);
+      vars.set(name, tf.variable(init, true, nextVariableName(name)));
+      init.dispose(); // the variable holds its own reference to the data
     }
     return new ModelParams(vars);
   }
 
-  /** Wrap loaded tensors, checking that names and shapes match the architecture. */
+  /**
+   * Wrap loaded tensors, checking that names and shapes match the architecture. The variables
+   * share the tensors' data; the caller still owns (and may dispose) the tensors passed in.
+   */
   static fromTensors(cfg: ModelConfig, tensors: Record<string, tf.Tensor>): ModelParams {
     const vars = new Map<string, tf.Variable>();
-    for (const [name, shape] of Object.entries(paramShapes(cfg))) {
-      const t = tensors[name];
-      if (!t) throw new Error(`weights are missing "${name}"`);
-      if (t.shape.join('x') !== shape.join('x')) {
-        throw new Error(`weight "${name}" has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
+    try {
+      for (const [name, shape] of Object.entries(paramShapes(cfg))) {
+        const t = tensors[name];
+        if (!t) throw new Error(`weights are missing "${name}"`);
+        if (t.shape.join('x') !== shape.join('x')) {
+          throw new Error(`weight "${name}" has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
+        }
+        vars.set(name, tf.variable(t, true, nextVariableName(name)));
       }
-      vars.set(name, tf.variable(t, true, nextVariableName(name)));
+    } catch (err) {
+      for (const v of vars.values()) v.dispose();
+      throw err;
     }
     return new ModelParams(vars);
   }

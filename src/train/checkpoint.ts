@@ -37,6 +37,9 @@ export interface TrainProgress {
   /** Epoch in progress (0-based) and how many of its batches are done. */
   epoch: number;
   batchInEpoch: number;
+  /** Sum and count of the training losses so far in the epoch in progress (absent in older checkpoints). */
+  epochLossSum?: number;
+  epochLossCount?: number;
   /** Wall-clock seconds spent training so far, over all sessions. */
   seconds: number;
   utterancesSeen: number;

@@ -23,6 +23,7 @@ import { checkpointExists, readCheckpoint, writeCheckpoint, type EpochRecord, ty
 import { learningRateAt, type TrainConfig } from './config.js';
 import { FeatureStore, loadUtterances, normalizationStats, type Utterance } from './dataset.js';
 import { formatSeconds, Progress } from './progress.js';
+import { writeTrainingCurve } from '../plot/training-curve.js';
 import { GradientPool } from './parallel/pool.js';
 import { applyGradients, computeGradients, type Gradients } from './step.js';
 
@@ -125,7 +126,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     ? new Seq2Seq(config.model, ModelParams.fromTensors(config.model, checkpoint.params))
     : Seq2Seq.create(config.model, config.seed);
   const adam = new Adam();
-  if (checkpoint) adam.restore(checkpoint.adamStep, checkpoint.adam);
+  if (checkpoint) {
+    adam.restore(checkpoint.adamStep, checkpoint.adam);
+    // The model's and Adam's variables hold their own references to the loaded data.
+    tf.dispose([...Object.values(checkpoint.params), ...Object.values(checkpoint.adam)]);
+  }
   const progress: TrainProgress = checkpoint?.progress ?? {
     step: 0,
     epoch: 0,
@@ -147,13 +152,27 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       `${model.params.count.toLocaleString('en-US')} parameters; ${checkpoint ? `resuming at step ${progress.step}, epoch ${progress.epoch + 1}` : 'new run'}`,
   );
 
+  // A finite loss and gradient can still leave non-finite weights (e.g. an absurd learning
+  // rate): never replace a loadable checkpoint or model with one that cannot be read back.
+  const assertFiniteWeights = (): void => {
+    for (const [name, v] of model.params.vars) {
+      if (!(v.dataSync() as Float32Array).every(Number.isFinite)) {
+        throw new TrainingDivergedError(
+          `training diverged by step ${progress.step}: weight "${name}" is no longer finite. Nothing was saved; ` +
+            `the last checkpoint in ${out} is intact. Try a lower learningRate.peak or clipNorm, then --resume.`,
+        );
+      }
+    }
+  };
   const saveCheckpoint = async (): Promise<void> => {
+    assertFiniteWeights();
     const params: Record<string, tf.Tensor> = {};
     for (const [k, v] of model.params.vars) params[k] = v;
     const state = adam.state();
     await writeCheckpoint(out, { config, normalization, progress, adamStep: state.step, params, adam: state.tensors, data });
   };
   const saveBest = async (metrics: Record<string, unknown>): Promise<void> => {
+    assertFiniteWeights();
     await saveModel(out, {
       model,
       vocab,
@@ -205,8 +224,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const batches = makeBatches(frames, config.maxBatchFrames, config.maxBatchUtterances, curriculum ? undefined : rngFor(config.seed, PURPOSE_ORDER, epoch));
       const bar = new Progress(batches.length, `epoch ${epoch + 1}/${config.epochs}`, ['step', 'loss', 'tf', 'lr', 'utt/s'], opts.quiet);
       bar.start(progress.batchInEpoch);
-      let lossSum = 0;
-      let lossCount = 0;
+      // Carried in the checkpoint, so that the epoch's mean loss also covers the steps before a resume.
+      let lossSum = progress.batchInEpoch > 0 ? (progress.epochLossSum ?? 0) : 0;
+      let lossCount = progress.batchInEpoch > 0 ? (progress.epochLossCount ?? 0) : 0;
       const epochStart = Date.now();
       let epochUtterances = 0;
       let prepared: PreparedBatch | undefined;
@@ -250,6 +270,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         progress.seconds = elapsed();
         lossSum += g.loss;
         lossCount++;
+        progress.epochLossSum = lossSum;
+        progress.epochLossCount = lossCount;
         await appendFile(logFile, JSON.stringify({ step, loss: g.loss, teacherForcing, learningRate, gradNorm: update.gradNorm, sampled: g.sampledInputs }) + '\n');
         bar.update(bi + 1, {
           step: String(progress.step),
@@ -289,8 +311,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         say(`epoch ${epoch + 1}: train loss ${record.trainLoss.toFixed(3)} (${formatSeconds(elapsed())})`);
       }
       progress.epochs.push(record);
+      try {
+        await writeTrainingCurve(out, progress.epochs);
+      } catch (err) {
+        say(`warning: could not draw the training curve: ${(err as Error).message}`);
+      }
       progress.epoch++;
       progress.batchInEpoch = 0;
+      progress.epochLossSum = 0;
+      progress.epochLossCount = 0;
       const improved = record.validCer === undefined || progress.bestValidCer === null || record.validCer <= progress.bestValidCer;
       if (record.validCer !== undefined && improved) progress.bestValidCer = record.validCer;
       if (improved) await saveBest({ validCer: record.validCer ?? null, validWer: record.validWer ?? null, epoch: epoch + 1 });

@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
-import { evaluate, worstUtterances, type EvalItem } from '../../eval/evaluate.js';
+import { evaluate, manifestEvalItems, worstUtterances } from '../../eval/evaluate.js';
 import { readManifest, writeManifest } from '../../io/manifest.js';
 import { alignWords, formatAlignment } from '../../metrics/wer.js';
-import { loadAudio } from '../../audio/index.js';
-import { normalizeTranscript } from '../../text/normalize.js';
 import { defaultModelDir, SAMPLE_RATE } from '../../transcriber.js';
 import { Progress } from '../../train/progress.js';
 import { addDecodeOptions, decodeOptionsFrom, fail, loadTranscriber, positiveInt, startBackend, type DecodeFlags } from '../common.js';
@@ -38,14 +36,7 @@ export function registerEval(program: Command): void {
         fail((err as Error).message);
       }
       if (entries.length === 0) fail(`${manifest} has no utterances`);
-      const items: EvalItem[] = entries.map((e) => ({
-        audioPath: e.audioFilepath,
-        ref: normalizeTranscript(e.text),
-        load: async () => {
-          const samples = await loadAudio(e.audioFilepath, SAMPLE_RATE);
-          return { features: transcriber.features(samples), duration: samples.length / SAMPLE_RATE };
-        },
-      }));
+      const items = manifestEvalItems(entries, transcriber, SAMPLE_RATE);
       const bar = new Progress(items.length, 'eval', [], opts.json === true);
       bar.start();
       const greedy = opts.beam <= 1 && !opts.hotwords;

@@ -1,9 +1,13 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from 'commander';
+import { renderAttentionPlot } from '../../plot/attention.js';
 import { defaultModelDir } from '../../transcriber.js';
 import { addDecodeOptions, decodeOptionsFrom, errorMessage, EXIT_FAILURE, loadTranscriber, positiveInt, startBackend, type DecodeFlags } from '../common.js';
 
 interface TranscribeOptions extends DecodeFlags {
   nbest: number;
+  plot?: string;
   json?: boolean;
 }
 
@@ -14,6 +18,7 @@ export function registerTranscribe(program: Command): void {
     .argument('<wav...>', 'WAV files');
   addDecodeOptions(cmd, defaultModelDir())
     .option('--nbest <n>', 'return the n best hypotheses with scores (beam search; shown with --json)', positiveInt('--nbest'), 1)
+    .option('--plot <png>', 'draw the attention alignment over the features with the recognized characters (one file: this name; several: name-<n>.png)')
     .option('--json', 'one JSON object per line: {"file","text","confidence","duration","rtf",...}')
     .addHelpText('after', '\nExamples:\n  koe transcribe audio-samples/sample1.wav\n  koe transcribe --beam 8 --json a.wav b.wav')
     .action(async (files: string[], opts: TranscribeOptions, cmd: Command) => {
@@ -23,6 +28,21 @@ export function registerTranscribe(program: Command): void {
       for (const file of files) {
         try {
           const r = await transcriber.transcribe(file, { ...decodeOptionsFrom(opts), beam: Math.max(opts.beam, opts.nbest), nbest: opts.nbest });
+          if (opts.plot) {
+            const target = files.length > 1 ? opts.plot.replace(/(\.png)?$/i, `-${files.indexOf(file) + 1}.png`) : opts.plot;
+            const best = r.hypotheses[0]!;
+            await writeFile(
+              target,
+              renderAttentionPlot({
+                features: r.features,
+                alignments: best.alignments,
+                text: best.text,
+                timeReduction: transcriber.loaded.model.config.timeReduction,
+                hopSeconds: transcriber.loaded.features.hopMs / 1000,
+                title: path.basename(file),
+              }),
+            );
+          }
           if (opts.json) {
             const line: Record<string, unknown> = {
               file,
