@@ -113,6 +113,7 @@ export function resolveTrainConfig(input: TrainConfigInput = {}): TrainConfig {
     if (!Number.isInteger(v) || v <= 0) throw new Error(`${k} must be a positive integer (got ${v})`);
   }
   if (!(cfg.learningRate.peak > 0)) throw new Error('learningRate.peak must be positive');
+  if (!(cfg.learningRate.decayRate > 0 && cfg.learningRate.decayRate <= 1)) throw new Error('learningRate.decayRate must be in (0, 1]');
   if (cfg.augment.speeds.some((s) => !(s >= 0.5 && s <= 2))) throw new Error('augment.speeds must lie in [0.5, 2]');
   return cfg;
 }
