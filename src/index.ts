@@ -11,3 +11,7 @@ export { normalizeTranscript } from './text/normalize.js';
 export { train, TrainingDivergedError, type TrainOptions, type TrainResult } from './train/trainer.js';
 export { resolveTrainConfig, loadTrainConfig, DEFAULT_TRAIN_CONFIG, type TrainConfig } from './train/config.js';
 export { DEFAULT_MODEL_CONFIG, type ModelConfig } from './model/config.js';
+export { VoiceActivityDetector, detectSegments, DEFAULT_VAD_OPTIONS, type VadOptions, type VadSegment } from './vad/index.js';
+export { Dictation, type DictationEvent } from './listen/index.js';
+export { transcribeLong, type Segment, type LongTranscription } from './long-audio.js';
+export { CharNgramLm } from './lm/char-ngram.js';

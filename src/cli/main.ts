@@ -4,6 +4,7 @@ import { BACKEND_CHOICES } from '../backend.js';
 import { packageVersion } from '../util/package-root.js';
 import { registerEval } from './commands/eval.js';
 import { registerInfo } from './commands/info.js';
+import { registerListen } from './commands/listen.js';
 import { registerLm } from './commands/lm.js';
 import { registerTrain } from './commands/train.js';
 import { registerTranscribe } from './commands/transcribe.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerEval(program);
   registerTrain(program);
   registerInfo(program);
+  registerListen(program);
   registerLm(program);
   return program;
 }
