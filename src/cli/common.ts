@@ -1,8 +1,8 @@
 /** Pieces shared by the CLI commands: option parsing, error reporting, exit codes. */
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { initBackend, type BackendInfo } from '../backend.js';
 import { DEFAULT_DECODE_OPTIONS, type DecodeOptions } from '../decode/hypothesis.js';
-import { Transcriber } from '../transcriber.js';
+import { defaultModelDir, Transcriber } from '../transcriber.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -67,10 +67,15 @@ export interface DecodeFlags {
   hotwordBoost: number;
 }
 
-export function addDecodeOptions(cmd: Command, defaultModel: string): Command {
+/** The --model option: defaults to the shipped model, shown by its short name in --help. */
+export function modelOption(): Option {
+  return new Option('-m, --model <dir>', 'model directory').default(defaultModelDir(), 'models/default');
+}
+
+export function addDecodeOptions(cmd: Command): Command {
   const d = DEFAULT_DECODE_OPTIONS;
   return cmd
-    .option('-m, --model <dir>', 'model directory', defaultModel)
+    .addOption(modelOption())
     .option('-b, --beam <n>', 'beam width (1 = greedy)', positiveInt('--beam'), d.beam)
     .option('--length-penalty <x>', 'beam search: divide scores by length^x', nonNegativeNumber('--length-penalty'), d.lengthPenalty)
     .option('--lm <file>', 'character language model for beam search (default: the model directory\'s lm.bin if present)')

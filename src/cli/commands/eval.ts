@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { evaluate, manifestEvalItems, worstUtterances } from '../../eval/evaluate.js';
 import { readManifest, writeManifest } from '../../io/manifest.js';
 import { alignWords, formatAlignment } from '../../metrics/wer.js';
-import { defaultModelDir, SAMPLE_RATE } from '../../transcriber.js';
+import { SAMPLE_RATE } from '../../transcriber.js';
 import { Progress } from '../../train/progress.js';
 import { addDecodeOptions, decodeOptionsFrom, fail, loadTranscriber, positiveInt, startBackend, type DecodeFlags } from '../common.js';
 import { round } from './transcribe.js';
@@ -19,7 +19,7 @@ export function registerEval(program: Command): void {
     .command('eval')
     .description('word and character error rates of a model on a manifest (NeMo JSON lines)')
     .argument('<manifest>', 'JSON lines: {"audio_filepath","text","duration"}; relative paths resolve against its folder');
-  addDecodeOptions(cmd, defaultModelDir())
+  addDecodeOptions(cmd)
     .option('--json', 'print one summary object {"wer","cer","sub","del","ins","words","utts","rtf"}')
     .option('--hyp <file>', 'write hypotheses as JSON lines (audio_filepath, text, ref, confidence)')
     .option('--worst <n>', 'show the n worst utterances with their alignment', positiveInt('--worst'), 5)

@@ -3,9 +3,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { loadModel } from '../../io/model-dir.js';
-import { defaultModelDir } from '../../transcriber.js';
 import { packageVersion } from '../../util/package-root.js';
-import { errorMessage, startBackend } from '../common.js';
+import { errorMessage, modelOption, startBackend } from '../common.js';
 
 async function directoryBytes(dir: string): Promise<number> {
   let total = 0;
@@ -19,7 +18,7 @@ export function registerInfo(program: Command): void {
   program
     .command('info')
     .description('backend in use and a summary of the model')
-    .option('-m, --model <dir>', 'model directory', defaultModelDir())
+    .addOption(modelOption())
     .option('--json', 'print one JSON object')
     .action(async (opts: { model: string; json?: boolean }, cmd: Command) => {
       const backend = await startBackend(cmd);

@@ -10,9 +10,9 @@ import { ModelLoadError } from '../../io/model-dir.js';
 import { Dictation, LISTEN_SAMPLE_RATE, type DictationEvent } from '../../listen/dictation.js';
 import { EventPrinter, type PrintMode } from '../../listen/printer.js';
 import { checkRecorder, FileSource, ListenError, MicrophoneSource, RECORDERS, type AudioSource, type RecorderName } from '../../listen/sources.js';
-import { defaultModelDir, Transcriber } from '../../transcriber.js';
+import { Transcriber } from '../../transcriber.js';
 import { DEFAULT_VAD_OPTIONS } from '../../vad/index.js';
-import { errorMessage, EXIT_FAILURE, EXIT_INTERRUPTED, fail, globalOptions, nonNegativeNumber, positiveInt, startBackend } from '../common.js';
+import { errorMessage, EXIT_FAILURE, EXIT_INTERRUPTED, fail, globalOptions, modelOption, nonNegativeNumber, positiveInt, startBackend } from '../common.js';
 
 interface ListenCliOptions {
   model: string;
@@ -85,7 +85,7 @@ export function registerListen(program: Command): void {
   program
     .command('listen')
     .description('live dictation: transcribe speech from the microphone as you talk')
-    .option('-m, --model <dir>', 'model directory', defaultModelDir())
+    .addOption(modelOption())
     .option('-b, --beam <n>', 'beam width of final transcripts (1 = greedy; partials are always greedy)', positiveInt('--beam'), 1)
     .addOption(new Option('--recorder <name>', 'program that records (through node-record-lpcm16)').choices(RECORDERS).default('sox'))
     .option('--device <name>', 'capture device (default: the system default)')

@@ -7,7 +7,7 @@ import { DEFAULT_MAX_SEGMENT_SECONDS, transcribeLong, type Segment } from '../..
 import { cuesFromSegments, toSrt, toVtt } from '../../output/subtitles.js';
 import { renderAttentionPlot } from '../../plot/attention.js';
 import { Progress } from '../../train/progress.js';
-import { defaultModelDir, SAMPLE_RATE, type Transcriber } from '../../transcriber.js';
+import { SAMPLE_RATE, type Transcriber } from '../../transcriber.js';
 import { addDecodeOptions, decodeOptionsFrom, errorMessage, EXIT_FAILURE, loadTranscriber, nonNegativeNumber, positiveInt, startBackend, type DecodeFlags } from '../common.js';
 
 const FORMATS = ['txt', 'json', 'srt', 'vtt'] as const;
@@ -107,7 +107,7 @@ export function registerTranscribe(program: Command): void {
     .command('transcribe')
     .description('transcribe WAV files (any PCM or float encoding, any rate, mono or multi-channel, any length)')
     .argument('<wav...>', 'WAV files');
-  addDecodeOptions(cmd, defaultModelDir())
+  addDecodeOptions(cmd)
     .option('--nbest <n>', 'return the n best hypotheses with scores (beam search; in json output)', positiveInt('--nbest'), 1)
     .option('-f, --format <fmt>', `output format: ${FORMATS.join(', ')} (srt/vtt: subtitle cues split at pauses)`, parseFormat, 'txt')
     .option('--json', 'same as --format json: one object per file {"file","text","confidence","duration","rtf","words",...}')
