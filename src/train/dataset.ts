@@ -2,6 +2,7 @@
  * Training data: manifest entries checked against the vocabulary, and their normalized
  * features computed once and kept in memory (one copy per speed-perturbation factor used).
  */
+import { open, readFile, rename } from 'node:fs/promises';
 import { loadAudio, resample } from '../audio/index.js';
 import { extractFeatures, NormAccumulator, normalize, type FeatureConfig, type FeatureMatrix, type NormStats } from '../features/index.js';
 import { readManifest, type ManifestEntry } from '../io/manifest.js';
@@ -60,8 +61,9 @@ export function framesForDuration(seconds: number, cfg: FeatureConfig): number {
  * as with sox's `speed` effect).
  */
 export class FeatureStore {
+  /** Keyed by audio path and speed: train and validation sets share the store. */
   private readonly cache = new Map<string, FeatureMatrix>();
-  private readonly audio = new Map<number, Float32Array>();
+  private readonly audio = new Map<string, Float32Array>();
 
   constructor(
     readonly cfg: FeatureConfig,
@@ -70,15 +72,15 @@ export class FeatureStore {
   ) {}
 
   private async samples(u: Utterance): Promise<Float32Array> {
-    const kept = this.audio.get(u.index);
+    const kept = this.audio.get(u.audioPath);
     if (kept) return kept;
     const s = await loadAudio(u.audioPath, this.cfg.sampleRate);
-    if (this.keepAudio) this.audio.set(u.index, s);
+    if (this.keepAudio) this.audio.set(u.audioPath, s);
     return s;
   }
 
   async raw(u: Utterance, speed = 1): Promise<FeatureMatrix> {
-    const key = `${u.index}@${speed}`;
+    const key = `${u.audioPath}@${speed}`;
     const hit = this.cache.get(key);
     if (hit) return hit;
     let s = await this.samples(u);
@@ -92,6 +94,65 @@ export class FeatureStore {
 
   async normalized(u: Utterance, stats: NormStats, speed = 1): Promise<FeatureMatrix> {
     return normalize(await this.raw(u, speed), stats);
+  }
+
+  /**
+   * Save the unperturbed features of `utterances` to one file (a JSON header, then the
+   * float32 data), so that a later run or session skips feature extraction. `key` names
+   * what the features depend on (feature settings, manifest); `loadFile` checks it.
+   */
+  async saveFile(file: string, key: string, utterances: readonly Utterance[]): Promise<void> {
+    const entries = [];
+    for (const u of utterances) {
+      const m = await this.raw(u);
+      entries.push({ path: u.audioPath, frames: m.frames, dim: m.dim, duration: u.duration });
+    }
+    let header = Buffer.from(JSON.stringify({ format: 'koe-features', version: 1, key, entries }));
+    header = Buffer.concat([header, Buffer.alloc((4 - ((header.length + 4) % 4)) % 4, 0x20)]);
+    const tmp = `${file}.${process.pid}.tmp`;
+    const fh = await open(tmp, 'w');
+    try {
+      const size = Buffer.alloc(4);
+      size.writeUInt32LE(header.length);
+      await fh.write(size);
+      await fh.write(header);
+      for (const u of utterances) {
+        const m = this.cache.get(`${u.audioPath}@1`) as FeatureMatrix;
+        await fh.write(new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength));
+      }
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, file);
+  }
+
+  /** Load features saved by saveFile; false (and nothing loaded) when missing or made for another key. */
+  async loadFile(file: string, key: string, utterances: readonly Utterance[]): Promise<boolean> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(file);
+    } catch {
+      return false;
+    }
+    const headerLength = bytes.readUInt32LE(0);
+    const header = JSON.parse(bytes.subarray(4, 4 + headerLength).toString('utf8')) as {
+      format: string;
+      key: string;
+      entries: { path: string; frames: number; dim: number; duration: number }[];
+    };
+    if (header.format !== 'koe-features' || header.key !== key || header.entries.length !== utterances.length) return false;
+    if (header.entries.some((e, i) => e.path !== (utterances[i] as Utterance).audioPath)) return false;
+    let offset = 4 + headerLength;
+    header.entries.forEach((e, i) => {
+      const n = e.frames * e.dim;
+      const data = new Float32Array(bytes.buffer, bytes.byteOffset + offset, n);
+      offset += n * 4;
+      this.cache.set(`${e.path}@1`, { frames: e.frames, dim: e.dim, data });
+      const u = utterances[i] as Utterance;
+      if (u.duration === 0) u.duration = e.duration;
+    });
+    return offset === bytes.length;
   }
 }
 

@@ -3,7 +3,7 @@
  * schedule, scheduled teacher forcing, optional augmentation, validation CER/WER after each
  * epoch, atomic checkpoints and exact resumption, and a clear stop on a non-finite loss.
  */
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { backendInfo } from '../backend.js';
@@ -104,20 +104,27 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const valid = validSet ? validSet.utterances.slice(0, config.maxValidUtterances || undefined) : [];
 
   const store = new FeatureStore(config.features, config.augment.speeds.length > 0);
-  const featureBar = new Progress(trainSet.utterances.length, 'features', [], opts.quiet);
+  // Features of the training set, from the cache file in --out when it matches.
+  const cacheFile = path.join(out, 'features-train.bin');
+  const cacheKey = JSON.stringify({ features: config.features, manifest: path.resolve(opts.trainManifest), utterances: trainSet.utterances.length, mtime: (await stat(opts.trainManifest)).mtimeMs });
+  const cached = await store.loadFile(cacheFile, cacheKey, trainSet.utterances);
+  if (cached) say(`features: loaded from ${cacheFile}`);
+  const featureBar = new Progress(trainSet.utterances.length, 'features', [], opts.quiet || cached);
   featureBar.start();
-  let normalization: NormStats;
-  if (checkpoint) {
-    normalization = checkpoint.normalization;
+  const normalization: NormStats = checkpoint
+    ? checkpoint.normalization
+    : await normalizationStats(store, trainSet.utterances, (done) => featureBar.update(done));
+  if (checkpoint && !cached) {
     let done = 0;
     for (const u of trainSet.utterances) {
       await store.raw(u);
       featureBar.update(++done);
     }
-  } else {
-    normalization = await normalizationStats(store, trainSet.utterances, (done) => featureBar.update(done));
   }
   featureBar.stop();
+  if (!cached && trainSet.utterances.length >= 1000) {
+    await store.saveFile(cacheFile, cacheKey, trainSet.utterances).catch((err: Error) => say(`warning: feature cache not written: ${err.message}`));
+  }
   const frames = await Promise.all(trainSet.utterances.map(async (u) => (await store.raw(u)).frames));
   const hours = trainSet.utterances.reduce((s, u) => s + u.duration, 0) / 3600;
 
