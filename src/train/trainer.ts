@@ -60,6 +60,9 @@ interface PreparedBatch {
 
 export class TrainingDivergedError extends Error {}
 
+/** Stopped by the signal before training started. */
+export class TrainingInterruptedError extends Error {}
+
 /** Seeded generator for one purpose at one step, so that a resumed run draws the same numbers. */
 function rngFor(seed: number, purpose: number, index: number): Rng {
   return makeRng((Math.imul(seed, 0x9e3779b1) ^ Math.imul(purpose + 1, 0x85ebca6b) ^ Math.imul(index + 1, 0xc2b2ae35)) >>> 0);
@@ -111,14 +114,17 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (cached) say(`features: loaded from ${cacheFile}`);
   const featureBar = new Progress(trainSet.utterances.length, 'features', [], opts.quiet || cached);
   featureBar.start();
-  const normalization: NormStats = checkpoint
-    ? checkpoint.normalization
-    : await normalizationStats(store, trainSet.utterances, (done) => featureBar.update(done));
+  // Nothing is lost by stopping before the first step: a signal here ends the run at once.
+  const featuresDone = (done: number): void => {
+    if (opts.signal?.aborted) throw new TrainingInterruptedError('interrupted while computing features (nothing to save)');
+    featureBar.update(done);
+  };
+  const normalization: NormStats = checkpoint ? checkpoint.normalization : await normalizationStats(store, trainSet.utterances, featuresDone);
   if (checkpoint && !cached) {
     let done = 0;
     for (const u of trainSet.utterances) {
       await store.raw(u);
-      featureBar.update(++done);
+      featuresDone(++done);
     }
   }
   featureBar.stop();

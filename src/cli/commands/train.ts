@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { DEFAULT_MODEL_CONFIG } from '../../model/config.js';
 import { DEFAULT_TEACHER_FORCING } from '../../model/teacher-forcing.js';
 import { DEFAULT_TRAIN_CONFIG, loadTrainConfig, type TrainConfig } from '../../train/config.js';
-import { train, TrainingDivergedError } from '../../train/trainer.js';
+import { train, TrainingDivergedError, TrainingInterruptedError } from '../../train/trainer.js';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, fail, positiveInt, startBackend } from '../common.js';
 
 interface TrainCliOptions {
@@ -84,6 +84,11 @@ export function registerTrain(program: Command): void {
         });
         if (result.interrupted) process.exitCode = EXIT_INTERRUPTED;
       } catch (err) {
+        if (err instanceof TrainingInterruptedError) {
+          process.stderr.write(`\nkoe train: ${err.message}\n`);
+          process.exitCode = EXIT_INTERRUPTED;
+          return;
+        }
         if (err instanceof TrainingDivergedError) {
           process.stderr.write(`koe train: ${err.message}\n`);
           process.exitCode = EXIT_FAILURE;
