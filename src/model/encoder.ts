@@ -65,7 +65,8 @@ export function encode(cfg: ModelConfig, params: ModelParams, kernels: Kernels, 
       steps /= 2;
       lengths = halveLengths(lengths);
     }
-    const mask = timeMajorMask(lengths, steps);
+    // No mask at all when every utterance fills every step (e.g. one utterance at a time).
+    const mask = Math.min(...lengths) >= steps ? undefined : timeMajorMask(lengths, steps);
     const run = (dir: 'fw' | 'bw'): tf.Tensor2D =>
       kernels.lstm({
         x,
@@ -73,6 +74,7 @@ export function encode(cfg: ModelConfig, params: ModelParams, kernels: Kernels, 
         u: params.get(`enc.${l}.${dir}.u`) as tf.Tensor2D,
         b: params.get(`enc.${l}.${dir}.b`) as tf.Tensor1D,
         mask,
+        realSteps: Math.min(...lengths),
         steps,
         batch,
         reverse: dir === 'bw',

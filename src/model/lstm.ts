@@ -16,6 +16,8 @@ export interface LstmArgs {
   b: tf.Tensor1D;
   /** [T*B, 1] with 1 for real frames and 0 for padding; undefined means all real. */
   mask?: tf.Tensor2D;
+  /** Steps before this one are real in every utterance, so masking is skipped there (default 0). */
+  realSteps?: number;
   steps: number;
   batch: number;
   /** Run from the last frame to the first. Outputs stay in time order. */
@@ -57,7 +59,7 @@ function lstmForward(args: LstmArgs): { output: tf.Tensor2D; caches: StepCache[]
     let cNew = tf.add(tf.mul(f, c), tf.mul(i, g)) as tf.Tensor2D;
     const tanhC = tf.tanh(cNew);
     let hNew = tf.mul(o, tanhC) as tf.Tensor2D;
-    if (masks) {
+    if (masks && t >= (args.realSteps ?? 0)) {
       const m = masks[t] as tf.Tensor2D;
       cNew = tf.add(c, tf.mul(m, tf.sub(cNew, c)));
       hNew = tf.add(h, tf.mul(m, tf.sub(hNew, h)));
@@ -108,7 +110,7 @@ export function lstmFast(args: LstmArgs): tf.Tensor2D {
       for (const t of timeOrder(steps, !reverse)) {
         const k = caches[t] as StepCache;
         const gh = dh ? tf.add(dOut[t] as tf.Tensor2D, dh) : (dOut[t] as tf.Tensor2D);
-        const m = masks?.[t];
+        const m = t >= (args.realSteps ?? 0) ? masks?.[t] : undefined;
         const dhNew = m ? tf.mul(m, gh) : gh;
         // dL/dc_new = carried dc (masked) + through h = o * tanh(c)
         let dcNew = tf.mul(tf.mul(dhNew, k.o), tf.sub(1, tf.square(k.tanhC))) as tf.Tensor2D;
@@ -159,7 +161,7 @@ export function lstmReference(args: LstmArgs): tf.Tensor2D {
     const [zi, zf, zg, zo] = tf.split(z, 4, 1) as tf.Tensor2D[];
     let cNew = tf.add(tf.mul(tf.sigmoid(zf as tf.Tensor2D), c), tf.mul(tf.sigmoid(zi as tf.Tensor2D), tf.tanh(zg as tf.Tensor2D))) as tf.Tensor2D;
     let hNew = tf.mul(tf.sigmoid(zo as tf.Tensor2D), tf.tanh(cNew)) as tf.Tensor2D;
-    if (masks) {
+    if (masks && t >= (args.realSteps ?? 0)) {
       const m = masks[t] as tf.Tensor2D;
       cNew = tf.add(c, tf.mul(m, tf.sub(cNew, c)));
       hNew = tf.add(h, tf.mul(m, tf.sub(hNew, h)));
