@@ -5,10 +5,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN=${1:-runs/default}
 CORPUS=${2:-data/corpus}
-[ -f "$RUN/model.json" ] || { echo "no model in $RUN (train first: bash scripts/train-default-model.sh)" >&2; exit 1; }
 mkdir -p models/default
 rm -f models/default/model.json models/default/model-*.bin
-cp "$RUN/model.json" "$RUN"/model-*.bin models/default/
-node bin/koe.js lm train "$CORPUS/train.jsonl" -o models/default/lm.bin
+if [ "${FROM_CHECKPOINT:-0}" = 1 ] || [ ! -f "$RUN/model.json" ]; then
+  # No validated model yet (the first epoch is still running): ship the latest checkpoint's weights.
+  [ -f "$RUN/checkpoint.json" ] || { echo "no model or checkpoint in $RUN (train first: bash scripts/train-default-model.sh)" >&2; exit 1; }
+  node dist/scripts/export-checkpoint.js "$RUN" models/default
+else
+  cp "$RUN/model.json" "$RUN"/model-*.bin models/default/
+fi
+node bin/koe.js lm train "$CORPUS/text/train.jsonl" -o models/default/lm.bin
 du -ch models/default/* | tail -1
 node bin/koe.js info

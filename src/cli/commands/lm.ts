@@ -1,19 +1,34 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { readManifest } from '../../io/manifest.js';
 import { CharNgramLm, DEFAULT_LM_OPTIONS } from '../../lm/char-ngram.js';
 import { errorMessage, fail, positiveInt } from '../common.js';
 
-/** Sentences from text files (one per line) or manifests (*.jsonl: their "text" fields). */
+/** Sentences from text files (one per line) or JSON lines (*.jsonl: each line's "text" field, as in manifests). */
 async function readSentences(files: string[]): Promise<string[]> {
   const out: string[] = [];
   for (const file of files) {
+    let content = '';
     try {
-      if (file.endsWith('.jsonl') || file.endsWith('.json')) out.push(...(await readManifest(file)).map((e) => e.text));
-      else out.push(...(await readFile(file, 'utf8')).split(/\r?\n/));
+      content = await readFile(file, 'utf8');
     } catch (err) {
       fail(errorMessage(err));
     }
+    const lines = content.split(/\r?\n/);
+    if (!file.endsWith('.jsonl')) {
+      out.push(...lines);
+      continue;
+    }
+    lines.forEach((line, i) => {
+      if (!line.trim()) return;
+      let text: unknown;
+      try {
+        text = (JSON.parse(line) as { text?: unknown }).text;
+      } catch {
+        fail(`${file}:${i + 1}: not valid JSON`);
+      }
+      if (typeof text !== 'string') fail(`${file}:${i + 1}: no "text" string`);
+      out.push(text as string);
+    });
   }
   return out.filter((s) => s.trim().length > 0);
 }
