@@ -2,7 +2,8 @@
 # Train (or continue training) koe's default model, one command:
 #   bash scripts/train-default-model.sh            # builds the corpus if missing, trains, resumes if a checkpoint exists
 # Environment: CORPUS (default data/corpus), RUN (default runs/default), WORKERS (default: all cores).
-# When it stops (or is stopped), `bash scripts/ship-default-model.sh` copies the best model into models/default.
+# When it stops (or is stopped), `bash scripts/ship-default-model.sh` copies the best model into models/default,
+# and `bash scripts/save-checkpoint.sh` copies the resume state into checkpoints/default (to commit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CORPUS=${CORPUS:-data/corpus}
@@ -11,6 +12,11 @@ RUN=${RUN:-runs/default}
 if [ ! -f "$CORPUS/summary.json" ]; then
   echo "building the corpus in $CORPUS (about 30-50 minutes on 2 cores)"
   node dist/scripts/corpus/build-corpus.js --out "$CORPUS"
+fi
+# A checkpoint committed by an earlier session (checkpoints/default) seeds a fresh run folder.
+if [ ! -f "$RUN/checkpoint.json" ] && [ -f checkpoints/default/checkpoint.json ]; then
+  mkdir -p "$RUN" && cp checkpoints/default/* "$RUN/"
+  echo "continuing from the committed checkpoint in checkpoints/default"
 fi
 resume=()
 [ -f "$RUN/checkpoint.json" ] && resume=(--resume)
