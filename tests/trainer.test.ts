@@ -14,7 +14,7 @@ import { DEFAULT_TEACHER_FORCING, teacherForcingProbability, type TeacherForcing
 import { makeBatches } from '../src/train/batches.js';
 import { checkpointExists, readCheckpoint, type Checkpoint, type TrainProgress } from '../src/train/checkpoint.js';
 import { learningRateAt, resolveTrainConfig, type TrainConfig, type TrainConfigInput } from '../src/train/config.js';
-import { train, TrainingDivergedError, type TrainOptions } from '../src/train/trainer.js';
+import { train, TrainingDivergedError, TrainingInterruptedError, type TrainOptions } from '../src/train/trainer.js';
 import { makeRng } from '../src/util/rng.js';
 import { readTrainLog, smallTrainConfig, TempDirs, TINY_MANIFEST } from './helpers/tiny-model.js';
 
@@ -218,21 +218,35 @@ describe('divergence', () => {
 });
 
 describe('interruption', () => {
+  it('an abort while features are computed stops at once with TrainingInterruptedError', async () => {
+    const out = await dirs.make('koe-abort-early-');
+    const controller = new AbortController();
+    controller.abort();
+    await expect(run(out, {}, { signal: controller.signal })).rejects.toThrow(TrainingInterruptedError);
+    expect(await bundleExists(out, 'checkpoint')).toBe(false);
+  });
+
   it('an abort during the first step stops after it, saves a checkpoint and reports interrupted', async () => {
     const out = await dirs.make('koe-abort-');
     const tensorsBefore = tf.memory().numTensors;
     const controller = new AbortController();
     let checks = 0;
-    // Ctrl-C arrives while step 0 runs: the trainer's second look at the signal sees it aborted.
+    let training = false;
+    // Ctrl-C arrives while step 0 runs: the training loop's second look at the signal sees it
+    // aborted (looks during feature extraction, before the "training on" line, do not count).
     const signal = new Proxy(controller.signal, {
       get(target, prop) {
-        if (prop === 'aborted' && ++checks === 2) controller.abort();
+        if (prop === 'aborted' && training && ++checks === 2) controller.abort();
         return Reflect.get(target, prop, target) as unknown;
       },
     });
     const lines: string[] = [];
     muteStderr();
-    const r = await run(out, {}, { signal, quiet: false, log: (l) => lines.push(l) });
+    const log = (l: string): void => {
+      lines.push(l);
+      if (l.startsWith('training on')) training = true;
+    };
+    const r = await run(out, {}, { signal, quiet: false, log });
     expect(r.interrupted).toBe(true);
     expect(r.progress.step).toBe(1);
     expect(lines.join('\n')).toMatch(/interrupted: checkpoint saved at step 1/);
