@@ -53,26 +53,16 @@ const GREEDY_BATCH = 16;
 // Results and the report
 // ---------------------------------------------------------------------------------------------
 
-export interface SystemResult {
+/** One system's scores: the summary figures of `evaluate()`'s report, plus what the comparison adds. */
+export type SystemResult = Omit<EvalReport, 'utterances'> & {
   system: string;
-  wer: number;
-  cer: number;
-  sub: number;
-  del: number;
-  ins: number;
-  /** Reference words. */
-  words: number;
-  utts: number;
-  rtf: number;
-  /** Seconds of audio scored. */
-  audioSeconds: number;
   /** Wall-clock seconds the RTF is based on. */
   seconds: number;
   /** System-specific figures (pocketsphinx: decode-only RTFs from its log, start-up seconds). */
   details?: Record<string, number | string | null>;
   /** Per utterance, for --hyp. */
   utterances: UtteranceHyp[];
-}
+};
 
 export interface UtteranceHyp {
   audioPath: string;
