@@ -23,7 +23,7 @@ import { encodeWav, loadAudio } from '../src/audio/index.js';
 import { initBackend } from '../src/backend.js';
 import { findExecutable } from '../src/listen/sources.js';
 import { charErrors, errorRate } from '../src/metrics/wer.js';
-import { resolveTrainConfig } from '../src/train/config.js';
+import { sentenceModelConfig } from './helpers/tiny-model.js';
 import { train } from '../src/train/trainer.js';
 import { Transcriber } from '../src/transcriber.js';
 
@@ -141,17 +141,7 @@ describe('koe listen', () => {
     await writeFile(path.join(tmp, 'train.jsonl'), manifest);
     // A small model that learns the two sentences by heart (deterministic: fixed seed).
     model = path.join(tmp, 'model');
-    const config = resolveTrainConfig({
-      model: { encoderLayers: 2, encoderUnits: 32, timeReduction: 4, attention: 'location', attentionDim: 32, locationKernel: 5, decoderUnits: 48, outputDim: 48 },
-      teacherForcing: { kind: 'inverse-sigmoid', k: 40, min: 0.8 },
-      learningRate: { peak: 0.02, warmupSteps: 10, decayRate: 0.5, decaySteps: 400, floor: 0.0001 },
-      labelSmoothing: 0,
-      maxBatchUtterances: 8,
-      maxBatchFrames: 2000,
-      epochs: 50,
-      checkpointEvery: 100000,
-      seed: 7,
-    });
+    const config = sentenceModelConfig();
     await train({ trainManifest: path.join(tmp, 'train.jsonl'), outDir: model, config, resume: false, quiet: true });
     const { stdout } = await run(process.execPath, [koe, 'transcribe', '--model', model, '--json', ...utterances.map((u) => u.file)]);
     reference = stdout

@@ -42,7 +42,7 @@ import { initBackend } from '../src/backend.js';
 import { readManifest } from '../src/io/manifest.js';
 import { wordTimes, type WordTime } from '../src/decode/word-times.js';
 import { ErrorAccumulator } from '../src/metrics/wer.js';
-import { resolveTrainConfig } from '../src/train/config.js';
+import { sentenceModelConfig } from './helpers/tiny-model.js';
 import { train } from '../src/train/trainer.js';
 import { Transcriber, type Transcription } from '../src/transcriber.js';
 import { energyDb } from '../src/vad/detector.js';
@@ -224,17 +224,7 @@ describe('word times from the attention alignment', () => {
     }
     await writeFile(path.join(tmp, 'train.jsonl'), manifest);
     const model = path.join(tmp, 'model');
-    const config = resolveTrainConfig({
-      model: { encoderLayers: 2, encoderUnits: 32, timeReduction: 4, attention: 'location', attentionDim: 32, locationKernel: 5, decoderUnits: 48, outputDim: 48 },
-      teacherForcing: { kind: 'inverse-sigmoid', k: 40, min: 0.8 },
-      learningRate: { peak: 0.02, warmupSteps: 10, decayRate: 0.5, decaySteps: 400, floor: 0.0001 },
-      labelSmoothing: 0,
-      maxBatchUtterances: 8,
-      maxBatchFrames: 2000,
-      epochs: 50,
-      checkpointEvery: 100000,
-      seed: 7,
-    });
+    const config = sentenceModelConfig();
     await train({ trainManifest: path.join(tmp, 'train.jsonl'), outDir: model, config, resume: false, quiet: true });
     const trained = performance.now();
     const t = await Transcriber.load(model);

@@ -126,3 +126,18 @@ export async function readTrainLog(dir: string): Promise<StepLogLine[]> {
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as StepLogLine);
 }
+
+/** A small model that learns a few fixture sentences by heart (listen and word-time tests). */
+export function sentenceModelConfig(): TrainConfig {
+  return resolveTrainConfig({
+    model: { encoderLayers: 2, encoderUnits: 32, timeReduction: 4, attention: 'location', attentionDim: 32, locationKernel: 5, decoderUnits: 48, outputDim: 48 },
+    teacherForcing: { kind: 'inverse-sigmoid', k: 40, min: 0.8 },
+    learningRate: { peak: 0.02, warmupSteps: 10, decayRate: 0.5, decaySteps: 400, floor: 0.0001 },
+    labelSmoothing: 0,
+    maxBatchUtterances: 8,
+    maxBatchFrames: 2000,
+    epochs: 50,
+    checkpointEvery: 100000,
+    seed: 7,
+  });
+}
