@@ -666,7 +666,7 @@ const dataParallelBenchmark: Benchmark = {
     };
     const pool = await GradientPool.start(workers, MODEL_CONFIG, ctx.backend.name);
     const parallel = async (): Promise<void> => {
-      const g = await pool.compute(model.params, data.frames, data.targets, seeds(), 0.9, 0.1);
+      const g = await pool.compute(model.params, data.frames, data.targets, seeds(), { teacherForcing: 0.9, labelSmoothing: 0.1 });
       applyGradients(model, adam, g.grads, 1e-4, 5);
     };
     const times: Record<'one' | 'many', number[]> = { one: [], many: [] };

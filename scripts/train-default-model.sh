@@ -13,8 +13,14 @@ if [ ! -f "$CORPUS/summary.json" ]; then
   echo "building the corpus in $CORPUS (about 30-50 minutes on 2 cores)"
   node dist/scripts/corpus/build-corpus.js --out "$CORPUS"
 fi
-# A checkpoint committed by an earlier session (checkpoints/default) seeds a fresh run folder.
-if [ ! -f "$RUN/checkpoint.json" ] && [ -f checkpoints/default/checkpoint.json ]; then
+# A checkpoint committed by an earlier session (checkpoints/default) seeds a fresh run folder,
+# if it was trained with this recipe's architecture and loss (else training starts anew).
+same_recipe() {
+  node -e 'const [c, r] = process.argv.slice(1).map((f) => JSON.parse(require("fs").readFileSync(f, "utf8")));
+    const pick = (x) => JSON.stringify({ ...x.model, vocabSize: 0, ctcWeight: x.ctcWeight ?? 0 });
+    process.exit(pick(c.config) === pick(r) ? 0 : 1);' checkpoints/default/checkpoint.json scripts/recipes/default-model.json
+}
+if [ ! -f "$RUN/checkpoint.json" ] && [ -f checkpoints/default/checkpoint.json ] && same_recipe; then
   mkdir -p "$RUN" && cp checkpoints/default/* "$RUN/"
   echo "continuing from the committed checkpoint in checkpoints/default"
 fi

@@ -22,12 +22,12 @@ const small: ModelConfig = {
   outputDim: 9,
 };
 
-function gradients(model: Seq2Seq, teacherForcing: number): { loss: number; grads: Record<string, Float32Array> } {
+function gradients(model: Seq2Seq, teacherForcing: number, ctcWeight = 0): { loss: number; grads: Record<string, Float32Array> } {
   const frames = randomFrames([13, 9, 16], small.inputDim, 7);
   const targets = [[3, 4, 5, 6], [7, 8], [9, 10, 11, 12, 13]];
   return tf.tidy(() => {
     const { value, grads } = tf.variableGrads(
-      () => model.loss(frames, targets, { teacherForcing, samplingSeeds: [11, 12, 13], labelSmoothing: 0.1 }).loss,
+      () => model.loss(frames, targets, { teacherForcing, samplingSeeds: [11, 12, 13], labelSmoothing: 0.1, ctcWeight }).loss,
       model.params.list(),
     );
     const out: Record<string, Float32Array> = {};
@@ -51,14 +51,21 @@ describe('hand-written gradients', () => {
     await initBackend('cpu');
   });
 
-  for (const attention of ['location', 'additive'] as const) {
-    for (const teacherForcing of [1, 0.5]) {
-      it(`match automatic gradients (${attention} attention, teacher forcing ${teacherForcing})`, () => {
-        const cfg = { ...small, attention };
+  const variants = [
+    ...(['location', 'additive'] as const).flatMap((attention) => [1, 0.5].map((teacherForcing) => ({ attention, teacherForcing, ctcLayer: undefined as number | undefined }))),
+    // Joint CTC-attention: the CTC head on the first (time /2) encoder layer.
+    { attention: 'location' as const, teacherForcing: 0.5, ctcLayer: 0 },
+  ];
+  for (const { attention, teacherForcing, ctcLayer } of variants) {
+    {
+      const ctc = ctcLayer === undefined ? '' : `, CTC on layer ${ctcLayer}`;
+      it(`match automatic gradients (${attention} attention, teacher forcing ${teacherForcing}${ctc})`, () => {
+        const cfg: ModelConfig = { ...small, attention, ...(ctcLayer === undefined ? {} : { ctcLayer }) };
+        const ctcWeight = ctcLayer === undefined ? 0 : 0.3;
         const fast = Seq2Seq.create(cfg, 3);
         const reference = fast.withKernels(referenceKernels);
-        const a = gradients(fast, teacherForcing);
-        const b = gradients(reference, teacherForcing);
+        const a = gradients(fast, teacherForcing, ctcWeight);
+        const b = gradients(reference, teacherForcing, ctcWeight);
         expect(Math.abs(a.loss - b.loss)).toBeLessThan(1e-5);
         expect(Object.keys(a.grads).sort()).toEqual(Object.keys(b.grads).sort());
         for (const name of Object.keys(a.grads)) {

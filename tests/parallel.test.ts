@@ -37,7 +37,7 @@ describe('data-parallel gradients', () => {
     const targets = [[3, 4, 5, 6, 7], [8, 9], [10, 11, 12, 13], [14], [15, 16, 17, 18, 19, 20, 21], [22, 23]];
     const seeds = [101, 102, 103, 104, 105, 106];
     const single = tidyKeep(() => computeGradients(model, frames, targets, { teacherForcing: 0.7, samplingSeeds: seeds, labelSmoothing: 0.1 }));
-    const parallel = await pool.compute(model.params, frames, targets, seeds, 0.7, 0.1);
+    const parallel = await pool.compute(model.params, frames, targets, seeds, { teacherForcing: 0.7, labelSmoothing: 0.1 });
     expect(parallel.tokens).toBe(single.tokens);
     expect(parallel.sampledInputs).toBe(single.sampledInputs);
     expect(Math.abs(parallel.loss - single.loss)).toBeLessThan(1e-5);

@@ -24,6 +24,11 @@ export interface ModelConfig {
   outputDim: number;
   /** Number of output symbols (from the vocabulary). */
   vocabSize: number;
+  /**
+   * Encoder layer (0-based) whose output feeds a CTC head for joint CTC-attention training;
+   * absent = no CTC head. The head's blank is the padding symbol, which never occurs in a target.
+   */
+  ctcLayer?: number;
 }
 
 export const DEFAULT_MODEL_CONFIG: ModelConfig = {
@@ -53,6 +58,9 @@ export function validateModelConfig(cfg: ModelConfig): void {
   }
   if (cfg.attention !== 'additive' && cfg.attention !== 'location') {
     throw new Error(`attention must be "additive" or "location" (got ${String(cfg.attention)})`);
+  }
+  if (cfg.ctcLayer !== undefined && !(Number.isInteger(cfg.ctcLayer) && cfg.ctcLayer >= 0 && cfg.ctcLayer < cfg.encoderLayers)) {
+    throw new Error(`ctcLayer must be an encoder layer index 0..${cfg.encoderLayers - 1} (got ${cfg.ctcLayer})`);
   }
   if (cfg.locationKernel % 2 !== 1) throw new Error('locationKernel must be odd');
   for (const key of ['inputDim', 'encoderLayers', 'encoderUnits', 'attentionDim', 'decoderUnits', 'outputDim', 'vocabSize'] as const) {

@@ -18,11 +18,20 @@ export interface EncoderInput {
   lengths: number[];
 }
 
+/** The output of one encoder layer, time-major [T*B, 2*units] like the encoder's input. */
+export interface LayerOutput {
+  x: tf.Tensor2D;
+  steps: number;
+  lengths: number[];
+}
+
 export interface EncoderOutput {
   /** Encoder states, batch-major [B, T', 2*units]. */
   states: tf.Tensor3D;
   steps: number;
   lengths: number[];
+  /** Output of the layer that feeds the CTC head (`ctcLayer`), when the model has one. */
+  ctcInput?: LayerOutput;
 }
 
 /** Round a frame count up to what the pyramid can halve evenly. */
@@ -59,6 +68,7 @@ export function encode(cfg: ModelConfig, params: ModelParams, kernels: Kernels, 
   let lengths = input.lengths;
   if (steps % cfg.timeReduction !== 0) throw new Error(`encoder input of ${steps} frames is not a multiple of ${cfg.timeReduction}`);
   const reductions = reductionSteps(cfg);
+  let ctcInput: LayerOutput | undefined;
   for (let l = 0; l < cfg.encoderLayers; l++) {
     if (l < reductions) {
       x = joinFramePairs(x, steps, batch);
@@ -80,7 +90,8 @@ export function encode(cfg: ModelConfig, params: ModelParams, kernels: Kernels, 
         reverse: dir === 'bw',
       });
     x = tf.concat([run('fw'), run('bw')], 1);
+    if (l === cfg.ctcLayer) ctcInput = { x, steps, lengths };
   }
   const states = tf.transpose(tf.reshape(x, [steps, batch, x.shape[1]]), [1, 0, 2]) as tf.Tensor3D;
-  return { states, steps, lengths };
+  return { states, steps, lengths, ...(ctcInput ? { ctcInput } : {}) };
 }

@@ -46,6 +46,10 @@ export function paramShapes(cfg: ModelConfig): ParamShapes {
   shapes['out.b1'] = [cfg.outputDim];
   shapes['out.w2'] = [cfg.outputDim, cfg.vocabSize];
   shapes['out.b2'] = [cfg.vocabSize];
+  if (cfg.ctcLayer !== undefined) {
+    shapes['ctc.w'] = [enc, cfg.vocabSize];
+    shapes['ctc.b'] = [cfg.vocabSize];
+  }
   return shapes;
 }
 

@@ -7,6 +7,7 @@ import { makeRng, type Rng } from '../util/rng.js';
 import { validateModelConfig, type ModelConfig } from './config.js';
 import { packFeatures, type Frames } from './batch.js';
 import { decoderStep, initialState, prepareMemory, type AttentionMemory, type DecoderState, type StepResult } from './decoder.js';
+import { ctcLossTensor } from './ctc.js';
 import { encode, type EncoderOutput } from './encoder.js';
 import { fastKernels, type Kernels } from './kernels.js';
 import { ModelParams } from './params.js';
@@ -22,11 +23,24 @@ export interface LossOptions {
   samplingSeeds?: readonly number[];
   /** Label smoothing mass spread over the vocabulary (0 = none). */
   labelSmoothing?: number;
+  /**
+   * Weight of the CTC loss on the model's CTC head in the joint loss
+   * (1 - w) * attention + w * CTC (0 = attention only; needs `ctcLayer` in the model config).
+   */
+  ctcWeight?: number;
 }
 
+/** Loss options that are the same for every utterance of a step (what a gradient worker is told). */
+export type StepLossOptions = Omit<LossOptions, 'samplingSeeds'>;
+
 export interface LossResult {
-  /** Mean cross-entropy per target character (end symbol included). */
+  /**
+   * Mean cross-entropy per target character (end symbol included); with CTC, the joint
+   * (1 - w) * cross-entropy + w * CTC negative log-likelihood, both per target character.
+   */
   loss: tf.Scalar;
+  /** The CTC part alone (per target character), when ctcWeight > 0. */
+  ctcLoss?: number;
   /** How many target characters, and how many inputs came from the model's own predictions. */
   tokens: number;
   sampledInputs: number;
@@ -83,7 +97,8 @@ export class Seq2Seq {
     const batch = targets.length;
     const vocab = this.config.vocabSize;
     const steps = Math.max(...targets.map((t) => t.length)) + 1; // + end symbol
-    const mem = this.memory(this.encode(utterances));
+    const enc = this.encode(utterances);
+    const mem = this.memory(enc);
     let state = this.initialState(mem);
 
     const targetAt = (b: number, t: number): number => {
@@ -130,8 +145,26 @@ export class Seq2Seq {
     }
     const logProbs = tf.logSoftmax(tf.concat(allLogits, 0));
     const total = tf.sum(tf.mul(tf.tensor2d(dist, [steps * batch, vocab]), logProbs));
-    const loss = tf.div(tf.neg(total), tokens) as tf.Scalar;
-    return { loss, tokens, sampledInputs };
+    const attentionLoss = tf.div(tf.neg(total), tokens) as tf.Scalar;
+    const ctcWeight = opts.ctcWeight ?? 0;
+    if (ctcWeight <= 0) return { loss: attentionLoss, tokens, sampledInputs };
+    const ctc = this.ctcLoss(enc, targets);
+    const ctcPerToken = tf.div(ctc.loss, tokens);
+    const loss = tf.add(tf.mul(attentionLoss, 1 - ctcWeight), tf.mul(ctcPerToken, ctcWeight)) as tf.Scalar;
+    return { loss, tokens, sampledInputs, ctcLoss: ctc.nll / tokens };
+  }
+
+  /** Frame-wise scores of the CTC head, time-major [T*B, vocab] (blank = CTC_BLANK). */
+  ctcLogits(enc: EncoderOutput): tf.Tensor2D {
+    if (!enc.ctcInput) throw new Error('this model has no CTC head (model.ctcLayer is not set)');
+    return tf.add(this.kernels.linear(enc.ctcInput.x, this.params.get('ctc.w') as tf.Tensor2D), this.params.get('ctc.b')) as tf.Tensor2D;
+  }
+
+  /** Summed CTC negative log-likelihood of the targets (utterances whose targets cannot fit count 0). */
+  ctcLoss(enc: EncoderOutput, targets: readonly (readonly number[])[]): { loss: tf.Scalar; nll: number; feasible: number } {
+    const input = enc.ctcInput;
+    if (!input) throw new Error('this model has no CTC head (model.ctcLayer is not set)');
+    return ctcLossTensor(this.ctcLogits(enc), input.steps, targets.length, input.lengths, targets);
   }
 
   dispose(): void {

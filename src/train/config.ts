@@ -33,6 +33,11 @@ export interface TrainConfig {
   /** Global gradient-norm clipping threshold (0 = off). */
   clipNorm: number;
   labelSmoothing: number;
+  /**
+   * Joint CTC-attention training (Kim, Hori & Watanabe 2017): weight of the CTC loss on the
+   * encoder layer `model.ctcLayer`; the attention loss gets 1 - ctcWeight. 0 = attention only.
+   */
+  ctcWeight: number;
   /** A batch holds at most this many padded frames (batch size x longest utterance)... */
   maxBatchFrames: number;
   /** ...and at most this many utterances. */
@@ -59,6 +64,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   learningRate: { peak: 1e-3, warmupSteps: 200, decayRate: 0.5, decaySteps: 20000, floor: 1e-5 },
   clipNorm: 5,
   labelSmoothing: 0.1,
+  ctcWeight: 0,
   maxBatchFrames: 16 * 300,
   maxBatchUtterances: 32,
   epochs: 20,
@@ -114,6 +120,8 @@ export function resolveTrainConfig(input: TrainConfigInput = {}): TrainConfig {
   }
   if (!(cfg.learningRate.peak > 0)) throw new Error('learningRate.peak must be positive');
   if (!(cfg.learningRate.decayRate > 0 && cfg.learningRate.decayRate <= 1)) throw new Error('learningRate.decayRate must be in (0, 1]');
+  if (!(cfg.ctcWeight >= 0 && cfg.ctcWeight < 1)) throw new Error(`ctcWeight must lie in [0, 1) (got ${cfg.ctcWeight})`);
+  if (cfg.ctcWeight > 0 && cfg.model.ctcLayer === undefined) throw new Error('ctcWeight > 0 needs a CTC head: set model.ctcLayer');
   if (cfg.augment.speeds.some((s) => !(s >= 0.5 && s <= 2))) throw new Error('augment.speeds must lie in [0.5, 2]');
   return cfg;
 }

@@ -8,6 +8,8 @@ export interface Gradients {
   loss: number;
   tokens: number;
   sampledInputs: number;
+  /** The CTC part of the loss (per target character), when training with a CTC weight. */
+  ctcLoss?: number;
   /** Gradients keyed by parameter name (caller disposes). */
   grads: Record<string, tf.Tensor>;
 }
@@ -16,11 +18,13 @@ export interface Gradients {
 export function computeGradients(model: Seq2Seq, frames: readonly Frames[], targets: readonly (readonly number[])[], opts: LossOptions): Gradients {
   let tokens = 0;
   let sampledInputs = 0;
+  let ctcLoss: number | undefined;
   const names = [...model.params.vars.keys()];
   const { value, grads } = tf.variableGrads(() => {
     const r = model.loss(frames, targets, opts);
     tokens = r.tokens;
     sampledInputs = r.sampledInputs;
+    ctcLoss = r.ctcLoss;
     return r.loss;
   }, model.params.list());
   const byName: Record<string, tf.Tensor> = {};
@@ -29,7 +33,7 @@ export function computeGradients(model: Seq2Seq, frames: readonly Frames[], targ
   });
   const loss = value.dataSync()[0] as number;
   value.dispose();
-  return { loss, tokens, sampledInputs, grads: byName };
+  return { loss, tokens, sampledInputs, ...(ctcLoss === undefined ? {} : { ctcLoss }), grads: byName };
 }
 
 /** Global L2 norm of a set of gradients. */

@@ -12,7 +12,7 @@ import { evaluate, type EvalItem, type EvalReport } from '../eval/evaluate.js';
 import { normalize, specAugment, type FeatureMatrix, type NormStats } from '../features/index.js';
 import { saveModel } from '../io/model-dir.js';
 import { ModelParams } from '../model/params.js';
-import { Seq2Seq } from '../model/seq2seq.js';
+import { Seq2Seq, type StepLossOptions } from '../model/seq2seq.js';
 import { teacherForcingProbability } from '../model/teacher-forcing.js';
 import { Vocabulary } from '../model/vocab.js';
 import { makeRng, type Rng } from '../util/rng.js';
@@ -256,14 +256,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         const learningRate = learningRateAt(config.learningRate, step);
         const targets = utts.map((u) => u.targets);
         const samplingSeeds = utts.map((u) => samplingSeed(config.seed, step, u.index));
+        const lossOptions: StepLossOptions = { teacherForcing, labelSmoothing: config.labelSmoothing, ctcWeight: config.ctcWeight };
         let g: Gradients;
         if (pool) {
           // Workers compute while this thread prepares the next batch.
-          const pending = pool.compute(model.params, batch.feats, targets, samplingSeeds, teacherForcing, config.labelSmoothing);
+          const pending = pool.compute(model.params, batch.feats, targets, samplingSeeds, lossOptions);
           prepared = bi + 1 < batches.length ? await prepareBatch(batches[bi + 1] as number[], step + 1) : undefined;
           g = await pending;
         } else {
-          g = tidyKeep(() => computeGradients(model, batch.feats, targets, { teacherForcing, samplingSeeds, labelSmoothing: config.labelSmoothing }));
+          g = tidyKeep(() => computeGradients(model, batch.feats, targets, { ...lossOptions, samplingSeeds }));
         }
         if (!Number.isFinite(g.loss)) {
           tf.dispose(Object.values(g.grads));
@@ -285,7 +286,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         lossCount++;
         progress.epochLossSum = lossSum;
         progress.epochLossCount = lossCount;
-        await appendFile(logFile, JSON.stringify({ step, loss: g.loss, teacherForcing, learningRate, gradNorm: update.gradNorm, sampled: g.sampledInputs }) + '\n');
+        await appendFile(
+          logFile,
+          JSON.stringify({ step, loss: g.loss, ...(g.ctcLoss === undefined ? {} : { ctc: g.ctcLoss }), teacherForcing, learningRate, gradNorm: update.gradNorm, sampled: g.sampledInputs }) + '\n',
+        );
         bar.update(bi + 1, {
           step: String(progress.step),
           loss: g.loss.toFixed(3),

@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Frames } from '../../model/batch.js';
 import type { ModelConfig } from '../../model/config.js';
 import type { ModelParams } from '../../model/params.js';
+import type { StepLossOptions } from '../../model/seq2seq.js';
 import { packageRoot } from '../../util/package-root.js';
 import type { Gradients } from '../step.js';
 import type { FromWorker, ShardJob, ToWorker } from './protocol.js';
@@ -110,7 +111,7 @@ export class GradientPool {
   }
 
   /** Loss and gradients of the whole batch, computed shard by shard in parallel. */
-  async compute(params: ModelParams, frames: readonly Frames[], targets: readonly number[][], samplingSeeds: readonly number[], teacherForcing: number, labelSmoothing: number): Promise<Gradients> {
+  async compute(params: ModelParams, frames: readonly Frames[], targets: readonly number[][], samplingSeeds: readonly number[], options: StepLossOptions): Promise<Gradients> {
     const weights: Record<string, Float32Array> = {};
     for (const [name, v] of params.vars) weights[name] = v.dataSync() as Float32Array;
     const shards = splitShards(frames.map((f) => f.frames), this.workers.length);
@@ -121,7 +122,7 @@ export class GradientPool {
           targets: idx.map((i) => targets[i] as number[]),
           samplingSeeds: idx.map((i) => samplingSeeds[i] as number),
         };
-        return (this.workers[w] as GradientWorker).run({ type: 'grad', id: this.nextId++, weights, job, teacherForcing, labelSmoothing });
+        return (this.workers[w] as GradientWorker).run({ type: 'grad', id: this.nextId++, weights, job, options });
       }),
     );
     const tokens = results.reduce((n, r) => n + r.tokens, 0);
@@ -138,6 +139,7 @@ export class GradientPool {
     for (const r of results) this.peakWorkerBytes = Math.max(this.peakWorkerBytes, r.bytes);
     return {
       loss: results.reduce((s, r) => s + r.loss * (r.tokens / tokens), 0),
+      ...(results.every((r) => r.ctcLoss !== undefined) ? { ctcLoss: results.reduce((s, r) => s + (r.ctcLoss as number) * (r.tokens / tokens), 0) } : {}),
       tokens,
       sampledInputs: results.reduce((n, r) => n + r.sampledInputs, 0),
       grads,

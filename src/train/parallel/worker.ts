@@ -42,11 +42,7 @@ async function handle(msg: ToWorker): Promise<void> {
       }
       const m = model;
       const g = tidyKeep(() =>
-        computeGradients(m, msg.job.frames, msg.job.targets, {
-          teacherForcing: msg.teacherForcing,
-          samplingSeeds: msg.job.samplingSeeds,
-          labelSmoothing: msg.labelSmoothing,
-        }),
+        computeGradients(m, msg.job.frames, msg.job.targets, { ...msg.options, samplingSeeds: msg.job.samplingSeeds }),
       );
       const bytes = tf.memory().numBytes;
       const grads: Record<string, Float32Array> = {};
@@ -54,7 +50,7 @@ async function handle(msg: ToWorker): Promise<void> {
       for (const [name, t] of Object.entries(g.grads)) grads[name] = new Float32Array(t.dataSync() as Float32Array);
       tf.dispose(Object.values(g.grads));
       post(
-        { type: 'grad', id: msg.id, loss: g.loss, tokens: g.tokens, sampledInputs: g.sampledInputs, grads, bytes },
+        { type: 'grad', id: msg.id, loss: g.loss, ...(g.ctcLoss === undefined ? {} : { ctcLoss: g.ctcLoss }), tokens: g.tokens, sampledInputs: g.sampledInputs, grads, bytes },
         Object.values(grads).map((a) => a.buffer as ArrayBuffer),
       );
       return;
