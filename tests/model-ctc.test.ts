@@ -8,6 +8,8 @@ import { initBackend } from '../src/backend.js';
 import { DEFAULT_MODEL_CONFIG } from '../src/model/config.js';
 import { ctcLoss, ctcLossTensor, ctcMinFrames } from '../src/model/ctc.js';
 import { Seq2Seq } from '../src/model/seq2seq.js';
+import { Vocabulary } from '../src/model/vocab.js';
+import { bestPath, ctcGreedyDecode } from '../src/decode/ctc-greedy.js';
 import { Adam } from '../src/train/adam.js';
 import { computeGradients } from '../src/train/step.js';
 import { makeRng } from '../src/util/rng.js';
@@ -123,26 +125,50 @@ describe('CTC loss', () => {
   });
 });
 
+describe('CTC best-path decoding', () => {
+  it('merges repeats, drops blanks, keeps a repeat split by a blank, and ignores padding frames', () => {
+    const vocab = 4;
+    // Two utterances, time-major; per frame the intended winner gets log-probability -0.1.
+    const winners = [
+      [1, 2],
+      [1, 2],
+      [0, 0],
+      [1, 2],
+      [3, 0],
+      [3, 3], // padding for utterance 1 (4 real frames)
+    ];
+    const lp = new Float32Array(winners.length * 2 * vocab).fill(-5);
+    winners.forEach((row, t) => row.forEach((k, b) => (lp[(t * 2 + b) * vocab + k] = -0.1)));
+    const paths = bestPath(lp, 2, vocab, [6, 4]);
+    expect(paths.map((p) => p.ids)).toEqual([[1, 1, 3], [2, 2]]);
+    expect(paths[0]?.logProb).toBeCloseTo(-0.6, 5);
+    expect(paths[1]?.charLogProbs).toEqual([expect.closeTo(-0.1, 5), expect.closeTo(-0.1, 5)]);
+  });
+});
+
 describe('joint CTC-attention training', () => {
   beforeAll(async () => {
     await initBackend('cpu');
   });
 
-  it('learns through the CTC head: its loss falls by more than half in 40 steps', () => {
+  it('learns through the CTC head: its loss falls below a fifth in 60 steps', () => {
     const cfg = { ...DEFAULT_MODEL_CONFIG, inputDim: 6, encoderLayers: 2, encoderUnits: 12, timeReduction: 4, attentionDim: 8, locationKernel: 3, decoderUnits: 12, outputDim: 12, ctcLayer: 0 };
     const model = Seq2Seq.create(cfg, 4);
     const frames = randomFrames([24, 20, 16], cfg.inputDim, 2);
     const targets = [[5, 6, 7, 8], [9, 10, 9], [11, 12]];
     const adam = new Adam();
     const ctcLosses: number[] = [];
-    for (let step = 0; step < 40; step++) {
-      const g = computeGradients(model, frames, targets, { teacherForcing: 1, ctcWeight: 0.5 });
+    for (let step = 0; step < 60; step++) {
+      const g = computeGradients(model, frames, targets, { teacherForcing: 1, ctcWeight: 0.8 });
       ctcLosses.push(g.ctcLoss as number);
       adam.apply(model.params.vars, g.grads, 1e-2);
       tf.dispose(Object.values(g.grads));
     }
     expect(ctcLosses.every(Number.isFinite)).toBe(true);
-    expect(ctcLosses.at(-1) as number).toBeLessThan(0.5 * (ctcLosses[0] as number));
+    expect(ctcLosses.at(-1) as number).toBeLessThan(0.2 * (ctcLosses[0] as number));
+    // Best-path decoding runs on the trained head (exact reads need far more steps than a test can afford).
+    const hyps = ctcGreedyDecode(model, new Vocabulary(), frames);
+    expect(hyps.every((h) => h.ids.every((id) => id !== 0))).toBe(true);
     model.dispose();
     adam.dispose();
   });

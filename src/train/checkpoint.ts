@@ -18,6 +18,8 @@ export interface EpochRecord {
   validLoss?: number;
   validCer?: number;
   validWer?: number;
+  /** Greedy CER of the CTC head alone (models with one). */
+  validCtcCer?: number;
   teacherForcing: number;
   learningRate: number;
   seconds: number;

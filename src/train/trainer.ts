@@ -7,6 +7,7 @@ import { appendFile, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { backendInfo } from '../backend.js';
+import { ctcGreedyDecode } from '../decode/ctc-greedy.js';
 import { greedyDecode } from '../decode/greedy.js';
 import { evaluate, type EvalItem, type EvalReport } from '../eval/evaluate.js';
 import { normalize, specAugment, type FeatureMatrix, type NormStats } from '../features/index.js';
@@ -319,10 +320,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       if (valid.length > 0) {
         const v = await validate(model, vocab, store, valid, normalization, config);
         lastValidation = v.report;
-        Object.assign(record, { validLoss: v.loss, validCer: v.report.cer, validWer: v.report.wer });
+        Object.assign(record, { validLoss: v.loss, validCer: v.report.cer, validWer: v.report.wer }, v.ctcReport ? { validCtcCer: v.ctcReport.cer } : {});
         say(
           `epoch ${epoch + 1}: train loss ${record.trainLoss.toFixed(3)}, valid loss ${v.loss.toFixed(3)}, ` +
-            `CER ${(v.report.cer * 100).toFixed(2)}%, WER ${(v.report.wer * 100).toFixed(2)}% (${formatSeconds(elapsed())})`,
+            `CER ${(v.report.cer * 100).toFixed(2)}%, WER ${(v.report.wer * 100).toFixed(2)}%` +
+            (v.ctcReport ? `, CTC-head CER ${(v.ctcReport.cer * 100).toFixed(2)}%` : '') +
+            ` (${formatSeconds(elapsed())})`,
         );
       } else {
         say(`epoch ${epoch + 1}: train loss ${record.trainLoss.toFixed(3)} (${formatSeconds(elapsed())})`);
@@ -359,7 +362,7 @@ async function validate(
   valid: readonly Utterance[],
   normalization: NormStats,
   config: TrainConfig,
-): Promise<{ loss: number; report: EvalReport }> {
+): Promise<{ loss: number; report: EvalReport; ctcReport: EvalReport | undefined }> {
   const items: EvalItem[] = valid.map((u) => ({
     audioPath: u.audioPath,
     ref: u.text,
@@ -369,6 +372,8 @@ async function validate(
     },
   }));
   const report = await evaluate(items, (feats) => greedyDecode(model, vocab, feats), { batchSize: 16 });
+  // What the encoder alone has learned, read through the CTC head.
+  const ctcReport = model.config.ctcLayer === undefined ? undefined : await evaluate(items, (feats) => ctcGreedyDecode(model, vocab, feats), { batchSize: 16 });
   let lossSum = 0;
   let tokens = 0;
   for (let i = 0; i < valid.length; i += 16) {
@@ -382,5 +387,5 @@ async function validate(
     tokens += r.tokens;
   }
   void config;
-  return { loss: lossSum / Math.max(1, tokens), report };
+  return { loss: lossSum / Math.max(1, tokens), report, ctcReport };
 }
