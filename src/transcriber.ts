@@ -10,7 +10,7 @@ import { loadAudio, type DecodedAudio } from './audio/index.js';
 import { initBackend, type BackendInfo } from './backend.js';
 import { beamDecode } from './decode/beam.js';
 import { greedyDecode } from './decode/greedy.js';
-import { wordTimes, type WordTime } from './decode/word-times.js';
+import { speechStretches, wordTimes, type WordTime } from './decode/word-times.js';
 import { hotwordScorer, lmScorer, type BeamScorer } from './decode/scorers.js';
 import { CharNgramLm } from './lm/char-ngram.js';
 import { DEFAULT_DECODE_OPTIONS, type DecodeOptions, type Hypothesis } from './decode/hypothesis.js';
@@ -35,7 +35,7 @@ export interface Transcription {
   hypotheses: Hypothesis[];
   /** Feature frames (10 ms each). */
   frames: number;
-  /** Word start/end times (seconds) from the attention alignment, with confidences. */
+  /** Word start/end times (seconds) from the attention alignment refined with the audio's energy, with confidences. */
   words: WordTime[];
   /** The normalized features that were decoded (for plots). */
   features: FeatureMatrix;
@@ -120,7 +120,8 @@ export class Transcriber {
     const elapsed = (performance.now() - started) / 1000;
     const duration = samples.length / SAMPLE_RATE;
     const best = hypotheses[0] as Hypothesis;
-    const words = best.alignments.length === best.text.length ? wordTimes(best, this.encoderStepSeconds, duration) : [];
+    // Attention-derived word times, refined with where the audio's energy says speech starts and stops.
+    const words = best.alignments.length === best.text.length ? wordTimes(best, this.encoderStepSeconds, duration, speechStretches(samples, SAMPLE_RATE)) : [];
     return { text: best.text, confidence: best.confidence, duration, rtf: duration > 0 ? elapsed / duration : 0, hypotheses, frames: feats.frames, words, features: feats };
   }
 

@@ -1,7 +1,9 @@
 /**
  * Word-timestamp accuracy: `Transcriber.transcribe().words[].start` (src/decode/word-times.ts:
  * the attention-weighted mean encoder step of a word's first character x 10 ms x time
- * reduction) against word starts known from how the audio was built.
+ * reduction, then refined with the audio's energy by `snapToSpeech`: the first word of each
+ * stretch of speech starts at the stretch's energy onset, no word starts or ends in a pause)
+ * against word starts known from how the audio was built.
  *
  * The audio is built here, deterministically, from the committed tiny fixtures: each
  * "sentence" of tests/fixtures/timing/sentences.json is `lead` seconds of digital silence,
@@ -23,15 +25,24 @@
  * transcribed exactly count), are compared with the known ones, and the mean absolute error,
  * the bias (mean signed error) and the errors per word are printed.
  *
- * What this model gives (measured when the test was written; training is deterministic):
- * mean |error| 437 ms, bias +354 ms. Sentence-initial words are late by 505 ms on average
- * (the first decoder step starts from uniform attention, with no location prior, and its
- * attention settles in the middle or at the end of the first piece; in 3 of 20 sentences on
- * the second piece); a word after a pause, whose attention moves on from the previous
- * word's, is off by 324 ms on average with a bias of only +103 ms. The bounds below sit above
- * that and still catch a wrong time scale (checked by rescaling the same alignments). Also
- * printed, as a diagnostic: snapping each word start that opens a stretch of speech to that
- * stretch's energy onset (a suggested correction) gives mean |error| 178 ms.
+ * What this model gives (measured; training is deterministic). Attention alone (`wordTimes`
+ * without the speech stretches, printed as "before"): mean |error| 437 ms, bias +354 ms.
+ * Sentence-initial words are late by 505 ms on average (the first decoder step starts from
+ * uniform attention, with no location prior, and its attention settles in the middle or at
+ * the end of the first piece; in 3 of 20 sentences on the second piece); a word after a
+ * pause, whose attention moves on from the previous word's, is off by 324 ms on average with a
+ * bias of only +103 ms. Refined with the energy (what `transcribe` returns, "after"): mean
+ * |error| 58 ms; sentence-initial words 0 ms, words after a pause 153 ms (8 of 12 exact; the
+ * rest are where the attention put the pause between the wrong two words, e.g. "hello world |
+ * stop now" with "world" attended in the second piece, which then opens that piece). Held out:
+ * 0 ms on the 4 of 8 sentences transcribed exactly (all single pieces).
+ *
+ * Caveat: the known starts are energy onsets too, on digital silence, so the sentence-initial
+ * words are exact almost by construction (the detector's threshold there is -58 dBFS, the
+ * test's -60 dBFS); in recorded audio with background noise the onsets are less sharp. The
+ * bounds below sit well above the measured errors and still catch a wrong time scale (checked
+ * by rescaling the same alignments, refinement included: the words after a pause then miss
+ * by 447 ms or more on average).
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -40,7 +51,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWav, loadAudio } from '../src/audio/index.js';
 import { initBackend } from '../src/backend.js';
 import { readManifest } from '../src/io/manifest.js';
-import { wordTimes, type WordTime } from '../src/decode/word-times.js';
+import { speechStretches, wordTimes, type WordTime } from '../src/decode/word-times.js';
 import { ErrorAccumulator } from '../src/metrics/wer.js';
 import { sentenceModelConfig } from './helpers/tiny-model.js';
 import { train } from '../src/train/trainer.js';
@@ -164,38 +175,10 @@ const report = (label: string, cs: Comparison[]): string => {
   );
 };
 
-/** Bounds on the training sentences' word starts: all anchored words, and those after a pause. */
-const MAX_MAE = 0.6;
-const MAX_MAE_AFTER_PAUSE = 0.45;
-
-/** Stretches of speech (s): 10 ms frames at or above ONSET_DB, joined across pauses under 150 ms. */
-function speechRuns(samples: Float32Array): { onset: number; end: number }[] {
-  const runs: { onset: number; end: number }[] = [];
-  for (let o = 0; o + FRAME <= samples.length; o += FRAME) {
-    if (energyDb(samples, o, FRAME) < ONSET_DB) continue;
-    const last = runs[runs.length - 1];
-    if (last && o / SR - last.end < 0.15) last.end = (o + FRAME) / SR;
-    else runs.push({ onset: o / SR, end: (o + FRAME) / SR });
-  }
-  return runs;
-}
-
-/**
- * Diagnostic only (a suggested correction, see the header): each word whose start falls in
- * (or in the pause after) a stretch of speech that no earlier word starts in gets that
- * stretch's onset as its start; other words keep theirs.
- */
-function snapToSpeechOnsets(words: WordTime[], samples: Float32Array): WordTime[] {
-  const runs = speechRuns(samples);
-  const runOf = (t: number): number => Math.max(0, runs.filter((r) => r.onset <= t + 1e-9).length - 1);
-  let previous = -1;
-  return words.map((w) => {
-    const run = runOf(w.start);
-    const snapped = run > previous ? { ...w, start: runs[run]!.onset } : w;
-    previous = Math.max(previous, run);
-    return snapped;
-  });
-}
+/** Bounds on the training sentences' word starts: all anchored words, sentence-initial ones, and those after a pause. */
+const MAX_MAE = 0.15;
+const MAX_MAE_INITIAL = 0.05;
+const MAX_MAE_AFTER_PAUSE = 0.26;
 
 describe('word times from the attention alignment', () => {
   let tmp: string;
@@ -266,31 +249,42 @@ describe('word times from the attention alignment', () => {
     }
   });
 
-  it(`word starts on the training sentences: mean |error| < ${MAX_MAE * 1000} ms, < ${MAX_MAE_AFTER_PAUSE * 1000} ms for words after a pause`, () => {
-    const cs = compare(trainSet, exact(trainSet, trainResults));
-    console.log(report('train', cs));
-    const snapped = compare(
+  it(`word starts on the training sentences: mean |error| < ${MAX_MAE * 1000} ms, < ${MAX_MAE_INITIAL * 1000} ms for sentence-initial words, < ${MAX_MAE_AFTER_PAUSE * 1000} ms for words after a pause`, () => {
+    // Before: the attention alone (no speech stretches). After: what transcribe() returns.
+    const before = compare(
       trainSet,
-      trainSet.map((s, i) => snapToSpeechOnsets(trainResults[i]!.words, s.samples)),
+      trainResults.map((r) => wordTimes(r.hypotheses[0]!, stepSeconds, r.duration)),
     );
-    console.log(['with starts snapped to speech onsets (diagnostic, a suggested correction):', summary('  all', snapped), summary('  sentence-initial words', snapped.filter((c) => c.initial)), summary('  words after a pause', snapped.filter((c) => !c.initial))].join('\n'));
+    const cs = compare(trainSet, exact(trainSet, trainResults));
+    console.log(
+      [
+        `word-times MAE before (attention alone): ${ms(stats(before).mae)}; after (refined with the energy): ${ms(stats(cs).mae)}`,
+        summary('before: train', before),
+        summary('  sentence-initial words', before.filter((c) => c.initial)),
+        summary('  words after a pause', before.filter((c) => !c.initial)),
+        'after:',
+        report('train', cs),
+      ].join('\n'),
+    );
 
     expect(cs.length).toBe(trainSet.reduce((n, t) => n + t.anchors.length, 0));
     const afterPause = cs.filter((c) => !c.initial);
     expect(afterPause.length).toBeGreaterThan(0);
     expect(stats(cs).mae).toBeLessThan(MAX_MAE);
+    expect(stats(cs.filter((c) => c.initial)).mae).toBeLessThan(MAX_MAE_INITIAL);
     expect(stats(afterPause).mae).toBeLessThan(MAX_MAE_AFTER_PAUSE);
-    // The bounds catch a wrong time scale: the same alignments with the encoder step taken as
-    // 10 ms (time reduction forgotten), halved or doubled miss at least one of them.
+    // The bounds catch a wrong time scale: the same alignments, refined the same way, with the
+    // encoder step taken as 10 ms (time reduction forgotten), halved or doubled miss at least one of them.
     for (const factor of [0.25, 0.5, 2]) {
       const scaled = compare(
         trainSet,
-        trainResults.map((r) => wordTimes(r.hypotheses[0]!, stepSeconds * factor, r.duration)),
+        trainResults.map((r, i) => wordTimes(r.hypotheses[0]!, stepSeconds * factor, r.duration, speechStretches(trainSet[i]!.samples, SR))),
       );
       const all = stats(scaled).mae;
       const paused = stats(scaled.filter((c) => !c.initial)).mae;
       console.log(`  encoder step x${factor}: mean |error| ${ms(all)}, after a pause ${ms(paused)}`);
-      expect(all >= MAX_MAE || paused >= MAX_MAE_AFTER_PAUSE, `encoder step x${factor} passes the bounds`).toBe(true);
+      const initial = stats(scaled.filter((c) => c.initial)).mae;
+      expect(all >= MAX_MAE || initial >= MAX_MAE_INITIAL || paused >= MAX_MAE_AFTER_PAUSE, `encoder step x${factor} passes the bounds`).toBe(true);
     }
   });
 
