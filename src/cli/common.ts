@@ -65,6 +65,7 @@ export interface DecodeFlags {
   lengthBonus: number;
   hotwords?: string;
   hotwordBoost: number;
+  ctcWeight: number;
 }
 
 /** The --model option: defaults to the shipped model, shown by its short name in --help. */
@@ -83,7 +84,8 @@ export function addDecodeOptions(cmd: Command): Command {
     .option('--lm-weight <x>', 'language-model weight in shallow fusion (beam search only)', nonNegativeNumber('--lm-weight'), d.lmWeight)
     .option('--length-bonus <x>', 'score per character when the language model is used', nonNegativeNumber('--length-bonus'), d.lengthBonus)
     .option('--hotwords <list>', 'comma-separated words to favour, e.g. "koe,tensorflow"')
-    .option('--hotword-boost <x>', 'score per matching character of a hot word', nonNegativeNumber('--hotword-boost'), d.hotwordBoost);
+    .option('--hotword-boost <x>', 'score per matching character of a hot word', nonNegativeNumber('--hotword-boost'), d.hotwordBoost)
+    .option('--ctc-weight <x>', 'beam search with a model that has a CTC head: weight of its prefix score (0 = attention only)', nonNegativeNumber('--ctc-weight'), d.ctcWeight);
 }
 
 export function decodeOptionsFrom(f: DecodeFlags): Partial<DecodeOptions> {
@@ -94,6 +96,7 @@ export function decodeOptionsFrom(f: DecodeFlags): Partial<DecodeOptions> {
     lengthBonus: f.lengthBonus,
     hotwords: f.hotwords ? f.hotwords.split(',').map((w) => w.trim()).filter(Boolean) : [],
     hotwordBoost: f.hotwordBoost,
+    ctcWeight: f.ctcWeight,
   };
 }
 

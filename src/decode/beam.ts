@@ -9,6 +9,7 @@ import { disposeMemory, disposeState, repeatMemory, selectState } from '../model
 import type { Seq2Seq } from '../model/seq2seq.js';
 import { EOS, SOS, type Vocabulary } from '../model/vocab.js';
 import { tidyKeep } from '../util/tidy.js';
+import { ctcPrefixScorer } from './ctc-prefix.js';
 import type { BeamScorer } from './scorers.js';
 import { confidenceOf, defaultMaxLength, type DecodeOptions, type Hypothesis } from './hypothesis.js';
 
@@ -41,11 +42,20 @@ function toHypothesis(vocab: Vocabulary, p: Partial, finished: boolean, lengthPe
   };
 }
 
-export function beamDecode(model: Seq2Seq, vocab: Vocabulary, utterance: Frames, opts: DecodeOptions, scorers: readonly BeamScorer[] = []): Hypothesis[] {
+/** `scorers` add to the model's scores (language model, hot words); with `opts.ctcWeight` > 0 and a model with a CTC head, so does the CTC prefix score. */
+export function beamDecode(model: Seq2Seq, vocab: Vocabulary, utterance: Frames, opts: DecodeOptions, extraScorers: readonly BeamScorer[] = []): Hypothesis[] {
   const width = Math.max(1, Math.floor(opts.beam));
   const maxLength = opts.maxLength ?? defaultMaxLength(utterance.frames);
   const vocabSize = model.config.vocabSize;
-  const mem = tidyKeep(() => repeatMemory(model.memory(model.encode([utterance])), width));
+  const useCtc = opts.ctcWeight > 0 && model.config.ctcLayer !== undefined;
+  const { mem, ctc } = tidyKeep(() => {
+    const enc = model.encode([utterance]);
+    const frames = enc.ctcInput?.lengths[0] ?? 0;
+    // The CTC head's log-probabilities of the real frames (the batch of one is time-major already).
+    const ctcLogProbs = useCtc ? (tf.logSoftmax(model.ctcLogits(enc)).slice([0, 0], [frames, model.config.vocabSize]).dataSync() as Float32Array) : undefined;
+    return { mem: repeatMemory(model.memory(enc), width), ctc: ctcLogProbs ? { logProbs: ctcLogProbs, frames } : undefined };
+  });
+  const scorers = ctc ? [...extraScorers, ctcPrefixScorer(ctc.logProbs, ctc.frames, vocabSize, opts.ctcWeight) as BeamScorer] : extraScorers;
   let state = tidyKeep(() => model.initialState(mem));
   let live: Partial[] = [{ ids: [], logProb: 0, fused: 0, scorerStates: scorers.map((s) => s.initial()), charLogProbs: [], alignments: [] }];
   let inputs = new Array<number>(width).fill(SOS);

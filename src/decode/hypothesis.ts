@@ -35,6 +35,11 @@ export interface DecodeOptions {
   hotwords: string[];
   /** Score per matching character of a hot word. */
   hotwordBoost: number;
+  /**
+   * Beam search with a model that has a CTC head: weight of its prefix score (joint
+   * CTC-attention decoding); 0 = attention only. Ignored for models without a CTC head.
+   */
+  ctcWeight: number;
 }
 
 export const DEFAULT_DECODE_OPTIONS: DecodeOptions = {
@@ -46,6 +51,7 @@ export const DEFAULT_DECODE_OPTIONS: DecodeOptions = {
   lengthBonus: 0.5,
   hotwords: [],
   hotwordBoost: 2,
+  ctcWeight: 0.3,
 };
 
 /** Characters allowed for an utterance of `frames` 10 ms frames: 25 per second plus slack. */
