@@ -40,6 +40,7 @@ import { fastKernels, referenceKernels, type Kernels } from '../src/model/kernel
 import { Seq2Seq } from '../src/model/seq2seq.js';
 import { EOS, Vocabulary } from '../src/model/vocab.js';
 import { Adam } from '../src/train/adam.js';
+import { layoutOf, weightsChecksum } from '../src/train/parallel/exchange.js';
 import { GradientPool } from '../src/train/parallel/pool.js';
 import { applyGradients, computeGradients } from '../src/train/step.js';
 import { makeRng, type Rng } from '../src/util/rng.js';
@@ -648,7 +649,8 @@ const stepBreakdownBenchmark: Benchmark = {
 
 /**
  * Data-parallel training throughput (issue: use both cores): the same reference batch, one
- * worker (this thread) against N gradient worker threads, each with its own backend instance.
+ * worker (this thread) against N replicas (this thread + N - 1 worker threads, each with its own
+ * backend instance), and where the data-parallel step's time goes, phase by phase.
  */
 const dataParallelBenchmark: Benchmark = {
   id: 'parallel',
@@ -656,24 +658,41 @@ const dataParallelBenchmark: Benchmark = {
   async run(ctx) {
     const workers = Math.max(2, Math.min(os.availableParallelism(), 4));
     const rng = makeRng(ctx.seed + 7);
-    const model = Seq2Seq.create(MODEL_CONFIG, ctx.seed);
-    const adam = new Adam();
     const data = randomBatch(rng, MODEL_CONFIG.vocabSize);
     const seeds = (): number[] => data.targets.map(() => Math.floor(rng() * 4294967296));
-    const single = async (): Promise<void> => {
-      const g = tidyKeep(() => computeGradients(model, data.frames, data.targets, { teacherForcing: 0.9, samplingSeeds: seeds(), labelSmoothing: 0.1 }));
-      applyGradients(model, adam, g.grads, 1e-4, 5);
+    const options = { teacherForcing: TRAIN.teacherForcing, labelSmoothing: TRAIN.labelSmoothing };
+    // Separate models: the pool's replicas follow only the updates made through the pool.
+    const oneModel = Seq2Seq.create(MODEL_CONFIG, ctx.seed);
+    const oneAdam = new Adam();
+    const manyModel = Seq2Seq.create(MODEL_CONFIG, ctx.seed);
+    const manyAdam = new Adam();
+    const phases: Record<string, number[]> = {};
+    const record = (key: string, ms: number): void => {
+      (phases[key] ??= []).push(ms);
     };
-    const pool = await GradientPool.start(workers, MODEL_CONFIG, ctx.backend.name);
+    const single = async (): Promise<void> => {
+      const t0 = performance.now();
+      const g = tidyKeep(() => computeGradients(oneModel, data.frames, data.targets, { ...options, samplingSeeds: seeds() }));
+      const t1 = performance.now();
+      applyGradients(oneModel, oneAdam, g.grads, TRAIN.learningRate, TRAIN.clipNorm);
+      record('one.compute', t1 - t0);
+      record('one.apply', performance.now() - t1);
+    };
+    const pool = await GradientPool.start(workers, manyModel, manyAdam, ctx.backend.name);
     const parallel = async (): Promise<void> => {
-      const g = await pool.compute(model.params, data.frames, data.targets, seeds(), { teacherForcing: 0.9, labelSmoothing: 0.1 });
-      applyGradients(model, adam, g.grads, 1e-4, 5);
+      const g = await pool.compute(data.frames, data.targets, seeds(), options);
+      pool.apply(g.grads, TRAIN.learningRate, TRAIN.clipNorm);
+      const t = pool.lastTimings;
+      if (!t) return;
+      for (const [k, v] of Object.entries(t.main)) if (k !== 'check') record(`main.${k}`, v);
+      for (const w of t.workers) for (const [k, v] of Object.entries(w)) if (k !== 'check') record(`worker.${k}`, v);
     };
     const times: Record<'one' | 'many', number[]> = { one: [], many: [] };
     for (let i = 0; i < ctx.warmup; i++) {
       await single();
       await parallel();
     }
+    for (const k of Object.keys(phases)) phases[k] = [];
     // Alternate so that both see the same load.
     for (let i = 0; i < ctx.steps; i++) {
       for (const [key, fn] of [['one', single], ['many', parallel]] as const) {
@@ -683,15 +702,37 @@ const dataParallelBenchmark: Benchmark = {
       }
     }
     await pool.close();
-    model.dispose();
-    adam.dispose();
+    // The replicas' weight checksum runs every 10th step in training (on every replica at once).
+    const layout = layoutOf(manyModel.params.vars);
+    for (let i = 0; i < ctx.runs + 1; i++) {
+      const t0 = performance.now();
+      weightsChecksum(layout, manyModel.params.vars);
+      if (i > 0) record('checksum', performance.now() - t0);
+    }
+    for (const x of [oneModel, manyModel, oneAdam, manyAdam]) x.dispose();
     const perSecond = (xs: number[]): number => TRAIN.batch / median(xs);
     const one = perSecond(times.one);
     const many = perSecond(times.many);
+    const phase = (key: string, label: string, detail: string): Measurement => {
+      const xs = phases[key] ?? [];
+      return { key: `parallel.phase.${key}.ms`, label: `Data-parallel step: ${label}`, value: median(xs), unit: 'ms', digits: 1, samples: xs, detail: `min ${fmt(Math.min(...xs), 1)} ms; ${detail}` };
+    };
+    const shard = `${TRAIN.batch / workers} of ${TRAIN.batch} utterances`;
     return [
       { key: 'parallel.1.utts_per_s', label: 'Training throughput, 1 worker', value: one, unit: 'utt/s', digits: 2, samples: times.one, detail: `median step ${fmt(median(times.one), 2)} s for ${TRAIN.batch} utterances; load ${fmt(load1(), 2)}` },
-      { key: `parallel.${workers}.utts_per_s`, label: `Training throughput, ${workers} workers`, value: many, unit: 'utt/s', digits: 2, samples: times.many, detail: `median step ${fmt(median(times.many), 2)} s (gradients in ${workers} threads, averaged, one Adam step); load ${fmt(load1(), 2)}` },
+      { key: `parallel.${workers}.utts_per_s`, label: `Training throughput, ${workers} workers`, value: many, unit: 'utt/s', digits: 2, samples: times.many, detail: `median step ${fmt(median(times.many), 2)} s (this thread + ${workers - 1} worker threads, replicas updated in place); load ${fmt(load1(), 2)}` },
       { key: 'parallel.ratio', label: `Throughput ratio, ${workers} workers / 1`, value: many / one, unit: 'x', digits: 2, target: { op: '>=', value: 1.35 }, detail: `on ${os.availableParallelism()} cores` },
+      phase('one.compute', '1 worker: gradients of the whole batch', `${TRAIN.batch} utterances`),
+      phase('one.apply', '1 worker: clipping + Adam', 'for comparison with the replicas\' own'),
+      phase('main.compute', 'this thread: gradients of its shard', shard),
+      phase('worker.compute', 'worker thread: gradients of its shard', shard),
+      phase('checksum', 'weight checksum (each replica, every 10th step)', 'verifies that the replicas are equal'),
+      phase('main.write', 'gradients into the shared slot (each replica)', 'copy out of the backend into shared memory'),
+      phase('main.wait', 'this thread waits for the workers', 'shard imbalance + message latency'),
+      phase('main.reduce', 'sum of the slots (each replica, in parallel)', 'weighted by target characters'),
+      phase('worker.reduce', 'sum of the slots in a worker thread', ''),
+      phase('main.apply', 'clipping + Adam (each replica, in parallel)', 'no weights are broadcast'),
+      phase('worker.apply', 'clipping + Adam in a worker thread', ''),
     ];
   },
 };

@@ -11,7 +11,7 @@ import { Seq2Seq } from '../src/model/seq2seq.js';
 import { Vocabulary } from '../src/model/vocab.js';
 import { bestPath, ctcGreedyDecode } from '../src/decode/ctc-greedy.js';
 import { Adam } from '../src/train/adam.js';
-import { computeGradients } from '../src/train/step.js';
+import { applyGradients, computeGradients } from '../src/train/step.js';
 import { makeRng } from '../src/util/rng.js';
 import { randomFrames } from './helpers/random-frames.js';
 
@@ -169,6 +169,21 @@ describe('joint CTC-attention training', () => {
     // Best-path decoding runs on the trained head (exact reads need far more steps than a test can afford).
     const hyps = ctcGreedyDecode(model, new Vocabulary(), frames);
     expect(hyps.every((h) => h.ids.every((id) => id !== 0))).toBe(true);
+    model.dispose();
+    adam.dispose();
+  });
+
+  it('trains a model with a CTC head at CTC weight 0: the head gets no gradient and stays as it is', () => {
+    const cfg = { ...DEFAULT_MODEL_CONFIG, inputDim: 6, encoderLayers: 2, encoderUnits: 6, timeReduction: 4, attentionDim: 6, locationKernel: 3, decoderUnits: 6, outputDim: 6, ctcLayer: 1 };
+    const model = Seq2Seq.create(cfg, 2);
+    const before = model.params.get('ctc.w').dataSync().slice();
+    const g = computeGradients(model, randomFrames([16, 12], cfg.inputDim, 1), [[5, 6], [7]], { teacherForcing: 1, ctcWeight: 0 });
+    expect(Object.keys(g.grads)).not.toContain('ctc.w');
+    expect(g.ctcLoss).toBeUndefined();
+    const adam = new Adam();
+    const update = applyGradients(model, adam, g.grads, 1e-2, 5);
+    expect(update.applied).toBe(true);
+    expect(Array.from(model.params.get('ctc.w').dataSync())).toEqual(Array.from(before));
     model.dispose();
     adam.dispose();
   });

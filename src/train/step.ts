@@ -29,7 +29,9 @@ export function computeGradients(model: Seq2Seq, frames: readonly Frames[], targ
   }, model.params.list());
   const byName: Record<string, tf.Tensor> = {};
   names.forEach((name) => {
-    byName[name] = grads[model.params.get(name).name] as tf.Tensor;
+    // A parameter the loss does not use (e.g. a CTC head trained with ctcWeight 0) has no gradient.
+    const g = grads[model.params.get(name).name];
+    if (g) byName[name] = g;
   });
   const loss = value.dataSync()[0] as number;
   value.dispose();

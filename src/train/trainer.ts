@@ -221,8 +221,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   };
 
   const workers = Math.max(1, Math.floor(opts.workers ?? 1));
-  const pool = workers > 1 ? await GradientPool.start(workers, config.model, backendInfo()?.name ?? 'auto') : undefined;
-  if (pool) say(`data-parallel training on ${pool.size} workers`);
+  // Replicas of the model and Adam in worker threads, kept equal to these by identical updates.
+  const pool = workers > 1 ? await GradientPool.start(workers, model, adam, backendInfo()?.name ?? 'auto') : undefined;
+  if (pool) say(`data-parallel training on ${pool.size} workers (this thread and ${pool.size - 1} worker threads)`);
 
   const logFile = path.join(out, 'train-log.jsonl');
   let interrupted = false;
@@ -260,8 +261,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         const lossOptions: StepLossOptions = { teacherForcing, labelSmoothing: config.labelSmoothing, ctcWeight: config.ctcWeight };
         let g: Gradients;
         if (pool) {
-          // Workers compute while this thread prepares the next batch.
-          const pending = pool.compute(model.params, batch.feats, targets, samplingSeeds, lossOptions);
+          // This thread computes its shard, then prepares the next batch while the workers finish theirs.
+          const pending = pool.compute(batch.feats, targets, samplingSeeds, lossOptions);
           prepared = bi + 1 < batches.length ? await prepareBatch(batches[bi + 1] as number[], step + 1) : undefined;
           g = await pending;
         } else {
@@ -274,7 +275,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
               `Try a lower learningRate.peak or clipNorm, then --resume.`,
           );
         }
-        const update = applyGradients(model, adam, g.grads, learningRate, config.clipNorm);
+        const update = pool ? pool.apply(g.grads, learningRate, config.clipNorm) : applyGradients(model, adam, g.grads, learningRate, config.clipNorm);
         if (!update.applied) {
           throw new TrainingDivergedError(`training diverged at step ${step}: the gradient norm is ${update.gradNorm}. The last checkpoint in ${out} is intact.`);
         }
