@@ -298,6 +298,27 @@ interface KoeRun {
   system: string;
   greedy: boolean;
   lmWeight?: number;
+  ctcWeight?: number;
+}
+
+/**
+ * Beam-search rows: the defaults first (LM and CTC prefix scores where the model has them), then
+ * each of those turned off, then both off (attention alone).
+ */
+export function beamRuns(beam: number, hasLm: boolean, hasCtc: boolean, defaults: { lmWeight: number; ctcWeight: number }): KoeRun[] {
+  const runs: KoeRun[] = [];
+  for (const lm of hasLm ? [true, false] : [false]) {
+    for (const ctc of hasCtc ? [true, false] : [false]) {
+      const parts = [...(lm ? [`LM ${defaults.lmWeight}`] : []), ...(ctc ? [`CTC ${defaults.ctcWeight}`] : [])];
+      runs.push({
+        system: `koe beam ${beam}${parts.length ? ` + ${parts.join(' + ')}` : hasLm || hasCtc ? ' (attention only)' : ''}`,
+        greedy: false,
+        ...(hasLm && !lm ? { lmWeight: 0 } : {}),
+        ...(hasCtc && !ctc ? { ctcWeight: 0 } : {}),
+      });
+    }
+  }
+  return runs;
 }
 
 async function runKoe(
@@ -317,12 +338,7 @@ async function runKoe(
     const items = manifestEvalItems(entries, transcriber);
     const runs: KoeRun[] = [{ system: 'koe greedy', greedy: true }];
     if (beam > 1) {
-      if (transcriber.languageModel) {
-        runs.push({ system: `koe beam ${beam} + LM (weight ${DEFAULT_DECODE_OPTIONS.lmWeight})`, greedy: false });
-        runs.push({ system: `koe beam ${beam} (lmWeight 0)`, greedy: false, lmWeight: 0 });
-      } else {
-        runs.push({ system: `koe beam ${beam}`, greedy: false });
-      }
+      runs.push(...beamRuns(beam, transcriber.languageModel !== undefined, transcriber.loaded.model.config.ctcLayer !== undefined, DEFAULT_DECODE_OPTIONS));
     } else {
       notes.push('--beam 1: beam search rows left out (beam 1 is greedy decoding)');
     }
@@ -335,7 +351,7 @@ async function runKoe(
     for (const run of runs) {
       const bar = new Progress(items.length, run.system, [], quiet);
       bar.start();
-      const options = { beam, ...(run.lmWeight !== undefined ? { lmWeight: run.lmWeight } : {}) };
+      const options = { beam, ...(run.lmWeight !== undefined ? { lmWeight: run.lmWeight } : {}), ...(run.ctcWeight !== undefined ? { ctcWeight: run.ctcWeight } : {}) };
       const report = await evaluate(
         items,
         (feats) => (run.greedy ? transcriber.decodeBatch(feats) : feats.map((f) => transcriber.decode(f, options)[0]!)),
@@ -388,7 +404,7 @@ export function makeProgram(): Command {
       'after',
       [
         '',
-        'Rows: pocketsphinx, koe greedy, koe beam N; with lm.bin in the model directory, koe beam N + LM and koe beam N (lmWeight 0).',
+        'Rows: pocketsphinx, koe greedy, koe beam N with the defaults (the LM in lm.bin and the CTC prefix score, where the model has them), then with each of them off.',
         'Without a koe model (no model.json) only the pocketsphinx row is printed.',
         '',
         'Example:',

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { cleanSphinxText, DEFAULT_SPHINX_MODEL, formatTable, parseHypFile, parseSphinxTotals, type SystemResult } from '../scripts/compare.js';
+import { beamRuns, cleanSphinxText, DEFAULT_SPHINX_MODEL, formatTable, parseHypFile, parseSphinxTotals, type SystemResult } from '../scripts/compare.js';
 import { which } from '../scripts/corpus/voices.js';
 import { packageRoot } from '../src/util/package-root.js';
 
@@ -171,5 +171,20 @@ describe('npm run compare', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ system: 'pocketsphinx', ref: 'yes', audio_filepath: wav });
     expect(typeof lines[0]!['text']).toBe('string');
+  });
+});
+
+describe('compare: beam-search rows', () => {
+  const defaults = { lmWeight: 0.3, ctcWeight: 0.3 };
+  it('runs the defaults first, then each scorer turned off, then attention alone', () => {
+    expect(beamRuns(8, true, true, defaults)).toEqual([
+      { system: 'koe beam 8 + LM 0.3 + CTC 0.3', greedy: false },
+      { system: 'koe beam 8 + LM 0.3', greedy: false, ctcWeight: 0 },
+      { system: 'koe beam 8 + CTC 0.3', greedy: false, lmWeight: 0 },
+      { system: 'koe beam 8 (attention only)', greedy: false, lmWeight: 0, ctcWeight: 0 },
+    ]);
+  });
+  it('has one plain row for a model with neither', () => {
+    expect(beamRuns(4, false, false, defaults)).toEqual([{ system: 'koe beam 4', greedy: false }]);
   });
 });
