@@ -54,7 +54,7 @@ const GREEDY_BATCH = 16;
 // ---------------------------------------------------------------------------------------------
 
 /** One system's scores: the summary figures of `evaluate()`'s report, plus what the comparison adds. */
-export type SystemResult = Omit<EvalReport, 'utterances'> & {
+export type SystemResult = Omit<EvalReport, 'utterances' | 'skipped'> & {
   system: string;
   /** Wall-clock seconds the RTF is based on. */
   seconds: number;

@@ -125,6 +125,16 @@ beforeAll(async () => {
   early['transcribe nbest'] = koe([...t, '--json', '--beam', '3', '--nbest', '2', good[0]!]);
   early['eval json'] = koe(['--backend', 'wasm', 'eval', '--model', modelDir, '--json', '--hyp', hypFile, TINY_MANIFEST]);
   early['eval text'] = koe(['--backend', 'wasm', 'eval', '--model', modelDir, TINY_MANIFEST]);
+  // The fixtures plus one utterance whose audio does not exist.
+  const withMissing = path.join(tmp, 'with-missing.jsonl');
+  const fixtures = await readManifest(TINY_MANIFEST);
+  await writeFile(
+    withMissing,
+    [...fixtures.map((e) => ({ audio_filepath: e.audioFilepath, text: e.text, duration: 1 })), { audio_filepath: missing, text: 'gone', duration: 1 }]
+      .map((r) => JSON.stringify(r))
+      .join('\n') + '\n',
+  );
+  early['eval skipped'] = koe(['--backend', 'wasm', 'eval', '--model', modelDir, '--json', withMissing]);
   early['refuse'] = koe(['--backend', 'wasm', 'train', '--train', TINY_MANIFEST, '--out', modelDir, '--config', trainConfigFile, '--workers', '1', '--quiet']);
 }, 240_000);
 
@@ -361,6 +371,15 @@ describe('koe eval', () => {
     // Batched greedy decoding in eval gives what transcribe gives file by file.
     const json = (await started('transcribe json')).stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; text: string });
     for (const line of json) expect(hyps.find((h) => h.audio_filepath === line.file)?.text).toBe(line.text);
+  });
+
+  it('reports an unreadable audio file, scores the others and exits 1', async () => {
+    const r = await started('eval skipped');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/skipped .*missing\.wav/);
+    const summary = JSON.parse(r.stdout) as Record<string, number>;
+    expect(summary.utts).toBe(8);
+    expect(summary.skipped).toBe(1);
   });
 
   it('without --json prints WER, CER and the real-time factor', async () => {

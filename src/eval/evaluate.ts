@@ -3,7 +3,7 @@
  * insertions, real-time factor, and per-utterance results. Used by `koe eval` and by
  * the trainer's validation.
  */
-import { loadAudio } from '../audio/index.js';
+import { AudioError, loadAudio } from '../audio/index.js';
 import type { Hypothesis } from '../decode/hypothesis.js';
 import type { ManifestEntry } from '../io/manifest.js';
 import { normalizeTranscript } from '../text/normalize.js';
@@ -41,6 +41,8 @@ export interface EvalReport {
   /** Seconds of audio scored. */
   audioSeconds: number;
   utterances: EvalUtterance[];
+  /** Utterances whose audio could not be read (missing, not a WAV, ...): not scored. */
+  skipped: Array<{ audioPath: string; reason: string }>;
 }
 
 /** Something that turns 16 kHz samples into the model's normalized features (a Transcriber). */
@@ -70,14 +72,24 @@ export async function evaluate(
 ): Promise<EvalReport> {
   const acc = new ErrorAccumulator();
   const utterances: EvalUtterance[] = [];
+  const skipped: EvalReport['skipped'] = [];
   let processing = 0;
   let audioSeconds = 0;
   for (let start = 0; start < items.length; start += opts.batchSize) {
-    const group = items.slice(start, start + opts.batchSize);
     const t0 = performance.now();
+    const group: EvalItem[] = [];
     const loaded: { features: FeatureMatrix; duration: number }[] = [];
-    for (const item of group) loaded.push(await item.load());
-    const hyps = decode(loaded.map((l) => l.features));
+    // A bad audio file is reported and left out; the rest are still scored.
+    for (const item of items.slice(start, start + opts.batchSize)) {
+      try {
+        loaded.push(await item.load());
+        group.push(item);
+      } catch (err) {
+        if (!(err instanceof AudioError)) throw err;
+        skipped.push({ audioPath: item.audioPath, reason: err.message });
+      }
+    }
+    const hyps = group.length > 0 ? decode(loaded.map((l) => l.features)) : [];
     processing += (performance.now() - t0) / 1000;
     group.forEach((item, i) => {
       const hyp = hyps[i] as Hypothesis;
@@ -86,9 +98,9 @@ export async function evaluate(
       const counts = acc.add(item.ref, hyp.text);
       utterances.push({ audioPath: item.audioPath, ref: item.ref, hyp: hyp.text, confidence: hyp.confidence, duration, ...counts });
     });
-    opts.onProgress?.(Math.min(items.length, start + group.length), items.length);
+    opts.onProgress?.(Math.min(items.length, start + opts.batchSize), items.length);
   }
-  return { ...acc.summary(), rtf: audioSeconds > 0 ? processing / audioSeconds : 0, audioSeconds, utterances };
+  return { ...acc.summary(), rtf: audioSeconds > 0 ? processing / audioSeconds : 0, audioSeconds, utterances, skipped };
 }
 
 /** The utterances with the most character errors (ties: more word errors first). */

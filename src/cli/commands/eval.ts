@@ -46,7 +46,11 @@ export function registerEval(program: Command): void {
         { batchSize: greedy ? opts.batch : 1, onProgress: (done) => bar.update(done) },
       );
       bar.stop();
+      const hasCtc = transcriber.loaded.model.config.ctcLayer !== undefined;
       transcriber.dispose();
+      for (const sk of report.skipped) process.stderr.write(`koe eval: skipped ${sk.reason}\n`);
+      // Scores without some utterances are not the manifest's scores: say so in the exit code too.
+      if (report.skipped.length > 0) process.exitCode = 1;
       if (opts.hyp) {
         await writeManifest(
           opts.hyp,
@@ -62,15 +66,22 @@ export function registerEval(program: Command): void {
         words: report.words,
         utts: report.utts,
         rtf: round(report.rtf, 5),
+        ...(report.skipped.length > 0 ? { skipped: report.skipped.length } : {}),
       };
       if (opts.json) {
         process.stdout.write(JSON.stringify(summary) + '\n');
         return;
       }
       const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
+      const scorers = [
+        ...(!greedy && transcriber.languageModel && decodeOptions.lmWeight ? [`LM (weight ${decodeOptions.lmWeight})`] : []),
+        ...(!greedy && hasCtc && decodeOptions.ctcWeight ? [`CTC (weight ${decodeOptions.ctcWeight})`] : []),
+      ];
+      const decoderLabel = (greedy ? 'greedy' : `beam ${opts.beam}`) + scorers.map((x) => ` + ${x}`).join('');
       process.stdout.write(
         [
-          `utterances  ${summary.utts} (${(report.audioSeconds / 60).toFixed(1)} min of audio), ${greedy ? 'greedy' : `beam ${opts.beam}`}${!greedy && transcriber.languageModel && decodeOptions.lmWeight ? ` + LM (weight ${decodeOptions.lmWeight})` : ''}`,
+          `utterances  ${summary.utts} (${(report.audioSeconds / 60).toFixed(1)} min of audio), ${decoderLabel}` +
+            (report.skipped.length > 0 ? `; ${report.skipped.length} skipped (unreadable audio)` : ''),
           `WER         ${pct(report.wer)}  (S ${report.sub}, D ${report.del}, I ${report.ins} of ${report.words} words)`,
           `CER         ${pct(report.cer)}`,
           `RTF         ${report.rtf.toFixed(4)}`,
