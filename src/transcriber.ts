@@ -9,11 +9,12 @@ import path from 'node:path';
 import { loadAudio, type DecodedAudio } from './audio/index.js';
 import { initBackend, type BackendInfo } from './backend.js';
 import { beamDecode } from './decode/beam.js';
+import { ctcGreedyDecode } from './decode/ctc-greedy.js';
 import { greedyDecode } from './decode/greedy.js';
 import { speechStretches, wordTimes, type WordTime } from './decode/word-times.js';
 import { hotwordScorer, lmScorer, type BeamScorer } from './decode/scorers.js';
 import { CharNgramLm } from './lm/char-ngram.js';
-import { DEFAULT_DECODE_OPTIONS, type DecodeOptions, type Hypothesis } from './decode/hypothesis.js';
+import { DEFAULT_DECODE_OPTIONS, type DecodeOptions, type DecoderKind, type Hypothesis } from './decode/hypothesis.js';
 import { extractFeatures, normalize, type FeatureMatrix } from './features/index.js';
 import { loadModel, ModelLoadError, type LoadedModel } from './io/model-dir.js';
 import { packageRoot } from './util/package-root.js';
@@ -90,6 +91,7 @@ export class Transcriber {
   decode(features: FeatureMatrix, options: Partial<DecodeOptions> = {}): Hypothesis[] {
     const opts = { ...DEFAULT_DECODE_OPTIONS, ...options };
     const { model, vocab } = this.loaded;
+    if (opts.decoder === 'ctc') return this.decodeBatch([features], 'ctc');
     const scorers: BeamScorer[] = [];
     if (this.lm && opts.lmWeight > 0 && opts.beam > 1) scorers.push(lmScorer(this.lm, vocab, opts.lmWeight, opts.lengthBonus) as BeamScorer);
     if (opts.hotwords.length > 0) scorers.push(hotwordScorer(opts.hotwords, vocab, opts.hotwordBoost) as BeamScorer);
@@ -106,9 +108,14 @@ export class Transcriber {
     return this.lm;
   }
 
-  /** Greedy decoding of several utterances at once (faster than one by one). */
-  decodeBatch(features: FeatureMatrix[]): Hypothesis[] {
-    return greedyDecode(this.loaded.model, this.loaded.vocab, features);
+  /** Greedy decoding of several utterances at once (faster than one by one); `ctc`: best path of the CTC head. */
+  decodeBatch(features: FeatureMatrix[], decoder: DecoderKind = 'attention'): Hypothesis[] {
+    const { model, vocab } = this.loaded;
+    if (decoder === 'ctc') {
+      if (model.config.ctcLayer === undefined) throw new Error(`the model in ${this.dir} has no CTC head: use the attention decoder`);
+      return ctcGreedyDecode(model, vocab, features);
+    }
+    return greedyDecode(model, vocab, features);
   }
 
   /** Transcribe a WAV file path, decoded audio, or 16 kHz mono samples. */

@@ -134,6 +134,7 @@ beforeAll(async () => {
       .map((r) => JSON.stringify(r))
       .join('\n') + '\n',
   );
+  early['eval ctc without head'] = koe(['--backend', 'wasm', 'eval', '--model', modelDir, '--decoder', 'ctc', TINY_MANIFEST]);
   early['eval skipped'] = koe(['--backend', 'wasm', 'eval', '--model', modelDir, '--json', withMissing]);
   early['refuse'] = koe(['--backend', 'wasm', 'train', '--train', TINY_MANIFEST, '--out', modelDir, '--config', trainConfigFile, '--workers', '1', '--quiet']);
 }, 240_000);
@@ -380,6 +381,13 @@ describe('koe eval', () => {
     const summary = JSON.parse(r.stdout) as Record<string, number>;
     expect(summary.utts).toBe(8);
     expect(summary.skipped).toBe(1);
+  });
+
+  it('--decoder ctc with a model that has no CTC head fails with one clear line', async () => {
+    const r = await started('eval ctc without head');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/has no CTC head/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('without --json prints WER, CER and the real-time factor', async () => {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend.js';
+import { ctcGreedyDecode } from '../src/decode/ctc-greedy.js';
 import { greedyDecode } from '../src/decode/greedy.js';
 import { DEFAULT_FEATURE_CONFIG } from '../src/features/index.js';
 import { loadModel, MODEL_FORMAT, MODEL_FORMAT_VERSION, ModelLoadError, saveModel, type LoadedModel } from '../src/io/model-dir.js';
@@ -157,6 +158,30 @@ describe('save and load', () => {
     expect(Array.from(outputs(loaded.model).logits)).toEqual(Array.from(outputs(other).logits));
     loaded.model.dispose();
     other.dispose();
+  });
+});
+
+describe('a model with a CTC head', () => {
+  it('round-trips the head, and the transcriber decodes with it on request', async () => {
+    const original = untrainedModel({ ...SMALL_MODEL, ctcLayer: 0 }, 5);
+    const dir = await dirs.make('koe-ctc-model-');
+    await saveModelDir(dir, original);
+    const transcriber = await Transcriber.load(dir, { backend: 'cpu' });
+    expect(transcriber.loaded.model.config.ctcLayer).toBe(0);
+    const [frames] = randomFrames([37], SMALL_MODEL.inputDim, 6);
+    const features = frames!;
+    const expected = ctcGreedyDecode(original, new Vocabulary(), [frames!]);
+    expect(transcriber.decode(features, { decoder: 'ctc' }).map((h) => h.ids)).toEqual(expected.map((h) => h.ids));
+    expect(transcriber.decodeBatch([features], 'ctc').map((h) => h.ids)).toEqual(expected.map((h) => h.ids));
+    transcriber.dispose();
+    original.dispose();
+  });
+
+  it('is needed for CTC decoding: a model without one says so', async () => {
+    const transcriber = await Transcriber.load(good, { backend: 'cpu' });
+    const [frames] = randomFrames([16], SMALL_MODEL.inputDim, 1);
+    expect(() => transcriber.decode(frames!, { decoder: 'ctc' })).toThrow(/no CTC head/);
+    transcriber.dispose();
   });
 });
 

@@ -1,7 +1,7 @@
 /** Pieces shared by the CLI commands: option parsing, error reporting, exit codes. */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { initBackend, type BackendInfo } from '../backend.js';
-import { DEFAULT_DECODE_OPTIONS, type DecodeOptions } from '../decode/hypothesis.js';
+import { DEFAULT_DECODE_OPTIONS, type DecodeOptions, type DecoderKind } from '../decode/hypothesis.js';
 import { defaultModelDir, Transcriber } from '../transcriber.js';
 
 export const EXIT_OK = 0;
@@ -58,6 +58,7 @@ export function fail(message: string): never {
 /** Decoding flags shared by transcribe, eval and listen. */
 export interface DecodeFlags {
   model: string;
+  decoder: DecoderKind;
   beam: number;
   lengthPenalty: number;
   lm?: string | false;
@@ -77,6 +78,7 @@ export function addDecodeOptions(cmd: Command): Command {
   const d = DEFAULT_DECODE_OPTIONS;
   return cmd
     .addOption(modelOption())
+    .addOption(new Option('--decoder <kind>', 'attention (the model\'s decoder) or ctc (best path of the CTC head: faster, no beam, for models that have one)').choices(['attention', 'ctc']).default(d.decoder))
     .option('-b, --beam <n>', 'beam width (1 = greedy)', positiveInt('--beam'), d.beam)
     .option('--length-penalty <x>', 'beam search: divide scores by length^x', nonNegativeNumber('--length-penalty'), d.lengthPenalty)
     .option('--lm <file>', 'character language model for beam search (default: the model directory\'s lm.bin if present)')
@@ -90,6 +92,7 @@ export function addDecodeOptions(cmd: Command): Command {
 
 export function decodeOptionsFrom(f: DecodeFlags): Partial<DecodeOptions> {
   return {
+    decoder: f.decoder,
     beam: f.beam,
     lengthPenalty: f.lengthPenalty,
     lmWeight: f.lm === false ? 0 : f.lmWeight,
@@ -102,9 +105,14 @@ export function decodeOptionsFrom(f: DecodeFlags): Partial<DecodeOptions> {
 
 /** Load the model (and language model) named by the flags, or exit with a clear message. */
 export async function loadTranscriber(f: DecodeFlags): Promise<Transcriber> {
+  let transcriber: Transcriber;
   try {
-    return await Transcriber.load(f.model, { lm: f.lm === false ? false : f.lm });
+    transcriber = await Transcriber.load(f.model, { lm: f.lm === false ? false : f.lm });
   } catch (err) {
     return fail(errorMessage(err));
   }
+  if (f.decoder === 'ctc' && transcriber.loaded.model.config.ctcLayer === undefined) {
+    return fail(`--decoder ctc: the model in ${f.model} has no CTC head (it was trained without one); use --decoder attention`);
+  }
+  return transcriber;
 }

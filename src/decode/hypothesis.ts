@@ -16,7 +16,11 @@ export interface Hypothesis {
   finished: boolean;
 }
 
+/** Which head decodes: the attention decoder (the model's output), or best-path CTC (models with a CTC head). */
+export type DecoderKind = 'attention' | 'ctc';
+
 export interface DecodeOptions {
+  decoder: DecoderKind;
   /** Beam width; 1 = greedy. */
   beam: number;
   /** Beam search: scores are divided by length^lengthPenalty (0 = raw log-probability). */
@@ -43,6 +47,7 @@ export interface DecodeOptions {
 }
 
 export const DEFAULT_DECODE_OPTIONS: DecodeOptions = {
+  decoder: 'attention',
   beam: 1,
   lengthPenalty: 1,
   keepAlignments: false,

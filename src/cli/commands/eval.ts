@@ -39,10 +39,10 @@ export function registerEval(program: Command): void {
       const items = manifestEvalItems(entries, transcriber, SAMPLE_RATE);
       const bar = new Progress(items.length, 'eval', [], opts.json === true);
       bar.start();
-      const greedy = opts.beam <= 1 && !opts.hotwords;
+      const greedy = opts.decoder === 'ctc' || (opts.beam <= 1 && !opts.hotwords);
       const report = await evaluate(
         items,
-        (feats) => (greedy ? transcriber.decodeBatch(feats) : feats.map((f) => transcriber.decode(f, decodeOptions)[0]!)),
+        (feats) => (greedy ? transcriber.decodeBatch(feats, opts.decoder) : feats.map((f) => transcriber.decode(f, decodeOptions)[0]!)),
         { batchSize: greedy ? opts.batch : 1, onProgress: (done) => bar.update(done) },
       );
       bar.stop();
@@ -77,7 +77,7 @@ export function registerEval(program: Command): void {
         ...(!greedy && transcriber.languageModel && decodeOptions.lmWeight ? [`LM (weight ${decodeOptions.lmWeight})`] : []),
         ...(!greedy && hasCtc && decodeOptions.ctcWeight ? [`CTC (weight ${decodeOptions.ctcWeight})`] : []),
       ];
-      const decoderLabel = (greedy ? 'greedy' : `beam ${opts.beam}`) + scorers.map((x) => ` + ${x}`).join('');
+      const decoderLabel = opts.decoder === 'ctc' ? 'CTC best path' : (greedy ? 'greedy' : `beam ${opts.beam}`) + scorers.map((x) => ` + ${x}`).join('');
       process.stdout.write(
         [
           `utterances  ${summary.utts} (${(report.audioSeconds / 60).toFixed(1)} min of audio), ${decoderLabel}` +
