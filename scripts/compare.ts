@@ -331,30 +331,31 @@ async function runKoe(
 ): Promise<{ results: SystemResult[]; backend: string; notes: string[] }> {
   // Loaded only here, so that the no-model path does not pay for starting TensorFlow.js.
   const { Transcriber } = await import('../src/transcriber.js');
-  const { DEFAULT_DECODE_OPTIONS } = await import('../src/decode/hypothesis.js');
   const transcriber = await Transcriber.load(modelDir, { backend });
   const notes: string[] = [];
   try {
     const items = manifestEvalItems(entries, transcriber);
     const runs: KoeRun[] = [{ system: 'koe greedy', greedy: true }];
     if (beam > 1) {
-      runs.push(...beamRuns(beam, transcriber.languageModel !== undefined, transcriber.loaded.model.config.ctcLayer !== undefined, DEFAULT_DECODE_OPTIONS));
+      // The LM and CTC weights in effect: the model's recommended ones, else the global defaults.
+      runs.push(...beamRuns(beam, transcriber.languageModel !== undefined, transcriber.loaded.model.config.ctcLayer !== undefined, transcriber.resolveDecodeOptions()));
     } else {
       notes.push('--beam 1: beam search rows left out (beam 1 is greedy decoding)');
     }
     // One untimed pass over the first utterance, so that the first timed row does not also pay
     // for kernel compilation and JIT warm-up.
     const first = await (items[0] as EvalItem).load();
-    transcriber.decodeBatch([first.features]);
-    if (beam > 1) transcriber.decode(first.features, { beam });
+    transcriber.decodeBatch([first.features], 'attention');
+    if (beam > 1) transcriber.decode(first.features, { decoder: 'attention', beam });
     const results: SystemResult[] = [];
     for (const run of runs) {
       const bar = new Progress(items.length, run.system, [], quiet);
       bar.start();
-      const options = { beam, ...(run.lmWeight !== undefined ? { lmWeight: run.lmWeight } : {}), ...(run.ctcWeight !== undefined ? { ctcWeight: run.ctcWeight } : {}) };
+      // The rows are attention decoding whatever decoder the model recommends.
+      const options = { decoder: 'attention' as const, beam, ...(run.lmWeight !== undefined ? { lmWeight: run.lmWeight } : {}), ...(run.ctcWeight !== undefined ? { ctcWeight: run.ctcWeight } : {}) };
       const report = await evaluate(
         items,
-        (feats) => (run.greedy ? transcriber.decodeBatch(feats) : feats.map((f) => transcriber.decode(f, options)[0]!)),
+        (feats) => (run.greedy ? transcriber.decodeBatch(feats, 'attention') : feats.map((f) => transcriber.decode(f, options)[0]!)),
         { batchSize: run.greedy ? GREEDY_BATCH : 1, onProgress: (done) => bar.update(done) },
       );
       bar.stop();

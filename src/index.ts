@@ -4,7 +4,7 @@ export { initBackend, backendInfo, type BackendChoice, type BackendInfo } from '
 export { loadAudio, readWavFile, decodeWav, encodeWav, resample, mixToMono, AudioError, type DecodedAudio } from './audio/index.js';
 export { extractFeatures, normalize, DEFAULT_FEATURE_CONFIG, type FeatureConfig, type FeatureMatrix, type NormStats } from './features/index.js';
 export { type Hypothesis, type DecodeOptions } from './decode/hypothesis.js';
-export { loadModel, saveModel, ModelLoadError, type LoadedModel } from './io/model-dir.js';
+export { loadModel, saveModel, validateDecoding, ModelLoadError, type LoadedModel, type RecommendedDecoding } from './io/model-dir.js';
 export { readManifest, writeManifest, type ManifestEntry } from './io/manifest.js';
 export { wordErrors, charErrors, ErrorAccumulator, formatAlignment, alignWords } from './metrics/wer.js';
 export { normalizeTranscript } from './text/normalize.js';

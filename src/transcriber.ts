@@ -17,6 +17,7 @@ import { CharNgramLm } from './lm/char-ngram.js';
 import { DEFAULT_DECODE_OPTIONS, type DecodeOptions, type DecoderKind, type Hypothesis } from './decode/hypothesis.js';
 import { extractFeatures, normalize, type FeatureMatrix } from './features/index.js';
 import { loadModel, ModelLoadError, type LoadedModel } from './io/model-dir.js';
+import { definedOnly } from './util/defined.js';
 import { packageRoot } from './util/package-root.js';
 
 export const SAMPLE_RATE = 16000;
@@ -85,11 +86,21 @@ export class Transcriber {
   }
 
   /**
-   * Decode normalized features: greedy when beam is 1 and nothing rescores; else beam search
-   * with the language model (when loaded and lmWeight > 0) and hot words.
+   * The decoding options in effect for `options`: the global defaults, overridden by the
+   * model's recommended settings (model.json `decoding`), overridden by `options` (keys set to
+   * undefined count as not given).
+   */
+  resolveDecodeOptions(options: Partial<DecodeOptions> = {}): DecodeOptions {
+    return { ...DEFAULT_DECODE_OPTIONS, ...this.loaded.decoding, ...definedOnly(options) };
+  }
+
+  /**
+   * Decode normalized features with {@link resolveDecodeOptions}: greedy when beam is 1 and
+   * nothing rescores; else beam search with the language model (when loaded and lmWeight > 0)
+   * and hot words; best-path CTC with the `ctc` decoder.
    */
   decode(features: FeatureMatrix, options: Partial<DecodeOptions> = {}): Hypothesis[] {
-    const opts = { ...DEFAULT_DECODE_OPTIONS, ...options };
+    const opts = this.resolveDecodeOptions(options);
     const { model, vocab } = this.loaded;
     if (opts.decoder === 'ctc') return this.decodeBatch([features], 'ctc');
     const scorers: BeamScorer[] = [];
@@ -108,8 +119,11 @@ export class Transcriber {
     return this.lm;
   }
 
-  /** Greedy decoding of several utterances at once (faster than one by one); `ctc`: best path of the CTC head. */
-  decodeBatch(features: FeatureMatrix[], decoder: DecoderKind = 'attention'): Hypothesis[] {
+  /**
+   * Greedy decoding of several utterances at once (faster than one by one); `ctc`: best path of
+   * the CTC head. Default: the resolved decoder (the model's recommended one, else attention).
+   */
+  decodeBatch(features: FeatureMatrix[], decoder: DecoderKind = this.resolveDecodeOptions().decoder): Hypothesis[] {
     const { model, vocab } = this.loaded;
     if (decoder === 'ctc') {
       if (model.config.ctcLayer === undefined) throw new Error(`the model in ${this.dir} has no CTC head: use the attention decoder`);
@@ -123,7 +137,7 @@ export class Transcriber {
     const samples = input instanceof Float32Array ? input : await loadAudio(input, SAMPLE_RATE);
     const started = performance.now();
     const feats = this.features(samples);
-    const hypotheses = this.decode(feats, { keepAlignments: true, ...options });
+    const hypotheses = this.decode(feats, { keepAlignments: true, ...definedOnly(options) });
     const elapsed = (performance.now() - started) / 1000;
     const duration = samples.length / SAMPLE_RATE;
     const best = hypotheses[0] as Hypothesis;

@@ -6,11 +6,12 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setModelDecoding } from '../scripts/set-model-decoding.js';
 import { initBackend } from '../src/backend.js';
 import { DEFAULT_DECODE_OPTIONS } from '../src/decode/hypothesis.js';
 import { readManifest } from '../src/io/manifest.js';
@@ -55,6 +56,8 @@ const fixture = (name: string): string => path.join(FIXTURES, name);
 
 /** A model directory written by `koe train` in beforeAll, used by the transcribe and eval tests. */
 let modelDir: string;
+/** The same model, recommending beam 2 (model.json `decoding`). */
+let recommendingDir: string;
 let trainResult: CliResult;
 let trainConfigFile: string;
 let emptyDir: string;
@@ -106,7 +109,7 @@ beforeAll(async () => {
 
   const training = koe(['--backend', 'wasm', 'train', '--train', TINY_MANIFEST, '--valid', TINY_MANIFEST, '--out', modelDir, '--config', trainConfigFile, '--workers', '1']);
   early.help = koe(['--help']);
-  for (const c of ['transcribe', 'eval', 'train', 'info']) early[`help ${c}`] = koe([c, '--help']);
+  for (const c of ['transcribe', 'eval', 'train', 'info', 'listen']) early[`help ${c}`] = koe([c, '--help']);
   early.info = koe(['info', '--json']);
   early['info env cpu'] = koe(['info', '--json'], { KOE_BACKEND: 'cpu' });
   early['info flag cpu'] = koe(['--backend', 'cpu', 'info']);
@@ -136,6 +139,14 @@ beforeAll(async () => {
   );
   early['eval ctc without head'] = koe(['--backend', 'wasm', 'eval', '--model', modelDir, '--decoder', 'ctc', TINY_MANIFEST]);
   early['eval skipped'] = koe(['--backend', 'wasm', 'eval', '--model', modelDir, '--json', withMissing]);
+  recommendingDir = path.join(tmp, 'recommending');
+  await mkdir(recommendingDir);
+  for (const f of (await readdir(modelDir)).filter((f) => f === 'model.json' || /^model-[0-9a-f]+\.bin$/.test(f))) await copyFile(path.join(modelDir, f), path.join(recommendingDir, f));
+  await setModelDecoding(recommendingDir, { beam: 2 });
+  early['eval recommended'] = koe(['--backend', 'wasm', 'eval', '--model', recommendingDir, TINY_MANIFEST]);
+  early['eval recommended --beam 1'] = koe(['--backend', 'wasm', 'eval', '--model', recommendingDir, '--beam', '1', TINY_MANIFEST]);
+  early['info recommended'] = koe(['--backend', 'wasm', 'info', '--model', recommendingDir]);
+  early['info recommended json'] = koe(['--backend', 'wasm', 'info', '--model', recommendingDir, '--json']);
   early['refuse'] = koe(['--backend', 'wasm', 'train', '--train', TINY_MANIFEST, '--out', modelDir, '--config', trainConfigFile, '--workers', '1', '--quiet']);
 }, 240_000);
 
@@ -155,16 +166,26 @@ describe('help', () => {
   });
 
   it("each command's --help documents its options with their defaults", async () => {
-    const [transcribe, evaluate, train, info] = await Promise.all(['transcribe', 'eval', 'train', 'info'].map((c) => started(`help ${c}`)));
+    const [transcribe, evaluate, train, info, listen] = await Promise.all(['transcribe', 'eval', 'train', 'info', 'listen'].map((c) => started(`help ${c}`)));
     const defaultModel = '(default: models/default)';
     const d = DEFAULT_DECODE_OPTIONS;
-    for (const r of [transcribe!, evaluate!, train!, info!]) expect(r.code).toBe(0);
+    /** The option's help (up to the next option) ends with the model-or-global default (help lines wrap). */
+    const recommended = (flag: string, value: unknown): RegExp =>
+      new RegExp(`${flag}(?:(?!\\n\\s+-)[^])*?\\(default:\\s+the\\s+model's\\s+recommended\\s+setting,\\s+else\\s+${String(value).replace('.', '\\.')}\\)`);
+    for (const r of [transcribe!, evaluate!, train!, info!, listen!]) expect(r.code).toBe(0);
     for (const r of [transcribe!, evaluate!]) {
       expect(r.stdout).toContain(defaultModel);
-      expect(r.stdout).toMatch(new RegExp(`--beam <n>\\s+beam width \\(1 = greedy\\) \\(default: ${d.beam}\\)`));
-      expect(r.stdout).toMatch(new RegExp(`--length-penalty <x>[^]*?\\(default: ${d.lengthPenalty}\\)`));
+      expect(r.stdout).toMatch(/--beam <n>\s+beam width \(1 = greedy\)/);
+      expect(r.stdout).toMatch(recommended('--decoder <kind>', d.decoder));
+      expect(r.stdout).toMatch(recommended('--beam <n>', d.beam));
+      expect(r.stdout).toMatch(recommended('--length-penalty <x>', d.lengthPenalty));
+      expect(r.stdout).toMatch(recommended('--lm-weight <x>', d.lmWeight));
+      expect(r.stdout).toMatch(recommended('--length-bonus <x>', d.lengthBonus));
+      expect(r.stdout).toMatch(recommended('--ctc-weight <x>', d.ctcWeight));
+      expect(r.stdout).toMatch(/--hotword-boost <x>[^]*?\(default:\s+2\)/);
       expect(r.stdout).toContain('--json');
     }
+    expect(listen!.stdout).toMatch(recommended('--beam <n>', 1));
     expect(transcribe!.stdout).toMatch(/--nbest <n>[^]*?\(default: 1\)/);
     expect(transcribe!.stdout).toContain('{"file","text","confidence","duration","rtf"');
     expect(evaluate!.stdout).toContain('{"wer","cer","sub","del","ins","words","utts","rtf"}');
@@ -397,6 +418,26 @@ describe('koe eval', () => {
     expect(r.stdout).toMatch(/^WER\s+[0-9.]+%\s+\(S \d+, D \d+, I \d+ of 15 words\)/m);
     expect(r.stdout).toMatch(/^CER\s+[0-9.]+%/m);
     expect(r.stdout).toMatch(/^RTF\s+[0-9.]+/m);
+  });
+});
+
+describe("a model's recommended decoding settings", () => {
+  it('koe eval uses them without flags; a flag overrides them', async () => {
+    const [byModel, byFlag] = await Promise.all([started('eval recommended'), started('eval recommended --beam 1')]);
+    expect(byModel.code, byModel.stderr).toBe(0);
+    expect(byModel.stdout).toMatch(/^utterances\s+8 \(.*\), beam 2$/m);
+    expect(byFlag.code, byFlag.stderr).toBe(0);
+    expect(byFlag.stdout).toMatch(/^utterances\s+8 \(.*\), greedy$/m);
+  });
+
+  it('koe info shows them', async () => {
+    const [text, json] = await Promise.all([started('info recommended'), started('info recommended json')]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^\s+recommended decoding: beam 2 \(flags override\)$/m);
+    expect(json.code, json.stderr).toBe(0);
+    expect((JSON.parse(json.stdout) as { model: { decoding: unknown } }).model.decoding).toEqual({ beam: 2 });
+    // A model without them shows none.
+    expect((JSON.parse((await started('info')).stdout) as { model?: { decoding?: unknown } }).model?.decoding).toBeUndefined();
   });
 });
 

@@ -1,17 +1,21 @@
 /**
  * Model directories: a save/load round trip reproduces the model exactly; every way a
- * directory can be broken fails with a ModelLoadError that says what is wrong; and a save
- * interrupted half-way leaves the previous model loadable.
+ * directory can be broken fails with a ModelLoadError that says what is wrong; a save
+ * interrupted half-way leaves the previous model loadable; and a model's recommended decoding
+ * settings round-trip, are checked on load, and are what the transcriber decodes with unless
+ * the caller says otherwise.
  */
 import { cp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend.js';
+import { beamDecode } from '../src/decode/beam.js';
 import { ctcGreedyDecode } from '../src/decode/ctc-greedy.js';
 import { greedyDecode } from '../src/decode/greedy.js';
+import { DEFAULT_DECODE_OPTIONS } from '../src/decode/hypothesis.js';
 import { DEFAULT_FEATURE_CONFIG } from '../src/features/index.js';
-import { loadModel, MODEL_FORMAT, MODEL_FORMAT_VERSION, ModelLoadError, saveModel, type LoadedModel } from '../src/io/model-dir.js';
+import { loadModel, MODEL_FORMAT, MODEL_FORMAT_VERSION, ModelLoadError, saveModel, validateDecoding, type LoadedModel, type RecommendedDecoding } from '../src/io/model-dir.js';
 import type { Frames } from '../src/model/batch.js';
 import type { Seq2Seq } from '../src/model/seq2seq.js';
 import { Vocabulary } from '../src/model/vocab.js';
@@ -313,5 +317,104 @@ describe('a save interrupted half-way', () => {
     expect(Array.from(outputs(reloaded.model).logits)).toEqual(Array.from(outputs(next).logits));
     reloaded.model.dispose();
     next.dispose();
+  });
+});
+
+/** Save `model` as a model directory that recommends `decoding`. */
+async function saveWithDecoding(model: Seq2Seq, decoding: RecommendedDecoding): Promise<string> {
+  const dir = await dirs.make('koe-decoding-');
+  await saveModel(dir, { model, vocab: new Vocabulary(), features: { ...DEFAULT_FEATURE_CONFIG }, normalization: identityNormalization(), training: {}, decoding });
+  return dir;
+}
+
+describe('recommended decoding settings (model.json `decoding`)', () => {
+  it('round-trip; a model without them loads without them', async () => {
+    const model = untrainedModel({ ...SMALL_MODEL, ctcLayer: 0 }, 5);
+    const decoding: RecommendedDecoding = { decoder: 'ctc', beam: 4, lengthPenalty: 0.5, lmWeight: 0.2, lengthBonus: 1, ctcWeight: 0 };
+    const dir = await saveWithDecoding(model, decoding);
+    expect((await readJson(dir)).decoding).toEqual(decoding);
+    const loaded = await loadModel(dir);
+    expect(loaded.decoding).toEqual(decoding);
+    loaded.model.dispose();
+    model.dispose();
+
+    expect('decoding' in (await readJson(good))).toBe(false);
+    const plain = await loadModel(good);
+    expect(plain.decoding).toBeUndefined();
+    plain.model.dispose();
+  });
+
+  const bad: [string, unknown, RegExp][] = [
+    ['beam 0', { beam: 0 }, /decoding\.beam must be a positive integer \(got 0\)/],
+    ['fractional beam', { beam: 2.5 }, /decoding\.beam must be a positive integer/],
+    ['beam as a string', { beam: '4' }, /decoding\.beam must be a positive integer \(got "4"\)/],
+    ['negative length penalty', { lengthPenalty: -1 }, /decoding\.lengthPenalty must be a finite number >= 0/],
+    ['LM weight as a string', { lmWeight: '0.3' }, /decoding\.lmWeight must be a finite number >= 0/],
+    ['null length bonus (what JSON makes of NaN and Infinity)', { lengthBonus: null }, /decoding\.lengthBonus must be a finite number >= 0 \(got null\)/],
+    ['negative CTC weight', { ctcWeight: -0.1 }, /decoding\.ctcWeight must be a finite number >= 0/],
+    ['unknown decoder', { decoder: 'rnnt' }, /decoding\.decoder must be "attention" or "ctc" \(got "rnnt"\)/],
+    ['unknown key', { beam: 2, nbest: 3 }, /decoding\.nbest is not a decoding setting \(allowed: decoder, beam, lengthPenalty, lmWeight, lengthBonus, ctcWeight\)/],
+    ['not an object', [4], /decoding must be an object/],
+    ['the CTC decoder for a model without a CTC head', { decoder: 'ctc' }, /decoding\.decoder is "ctc" but the model has no CTC head/],
+  ];
+  it.each(bad)('rejects %s on load, naming the key', async (_what, decoding, pattern) => {
+    const dir = await copyOfGood();
+    await writeJson(dir, { ...(await readJson(dir)), decoding });
+    await expectLoadError(dir, pattern);
+  });
+
+  it('the validator also rejects values JSON cannot hold, and accepts the CTC decoder with a CTC head', () => {
+    expect(() => validateDecoding({ ctcWeight: Number.POSITIVE_INFINITY }, SMALL_MODEL)).toThrow(/decoding\.ctcWeight must be a finite number >= 0/);
+    expect(() => validateDecoding({ lmWeight: Number.NaN }, SMALL_MODEL)).toThrow(/decoding\.lmWeight must be a finite number >= 0/);
+    expect(validateDecoding({ decoder: 'ctc', beam: 1 }, { ...SMALL_MODEL, ctcLayer: 0 })).toEqual({ decoder: 'ctc', beam: 1 });
+    expect(validateDecoding({}, SMALL_MODEL)).toEqual({});
+  });
+
+  it('the transcriber resolves defaults < recommended settings < explicit options', async () => {
+    const model = untrainedModel(SMALL_MODEL, 3);
+    const dir = await saveWithDecoding(model, { beam: 3, lmWeight: 0.1, lengthPenalty: 0 });
+    const t = await Transcriber.load(dir, { backend: 'cpu' });
+    const plain = await Transcriber.load(good, { backend: 'cpu' });
+    try {
+      expect(plain.resolveDecodeOptions()).toEqual(DEFAULT_DECODE_OPTIONS);
+      expect(t.resolveDecodeOptions()).toEqual({ ...DEFAULT_DECODE_OPTIONS, beam: 3, lmWeight: 0.1, lengthPenalty: 0 });
+      expect(t.resolveDecodeOptions({ beam: 1, ctcWeight: 0.7 })).toEqual({ ...DEFAULT_DECODE_OPTIONS, beam: 1, lmWeight: 0.1, lengthPenalty: 0, ctcWeight: 0.7 });
+      // A key given as undefined is not given.
+      expect(t.resolveDecodeOptions({ beam: undefined }).beam).toBe(3);
+
+      // decode() searches with the recommended beam unless told otherwise.
+      const [frames] = randomFrames([37], SMALL_MODEL.inputDim, 6);
+      const vocab = new Vocabulary();
+      const ids = (hs: { ids: number[] }[]): number[][] => hs.map((h) => h.ids);
+      const beam3 = beamDecode(model, vocab, frames!, { ...DEFAULT_DECODE_OPTIONS, beam: 3, nbest: 3, lengthPenalty: 0 });
+      expect(beam3.length).toBeGreaterThan(1);
+      expect(ids(t.decode(frames!, { nbest: 3 }))).toEqual(ids(beam3));
+      expect(ids(t.decode(frames!, { nbest: 3, beam: 1 }))).toEqual(ids(greedyDecode(model, vocab, [frames!])));
+      expect(ids(plain.decode(frames!, { nbest: 3 }))).toHaveLength(1);
+    } finally {
+      t.dispose();
+      plain.dispose();
+      model.dispose();
+    }
+  });
+
+  it('a recommended CTC decoder is the default of decode() and decodeBatch(); asking for attention overrides it', async () => {
+    const model = untrainedModel({ ...SMALL_MODEL, ctcLayer: 0 }, 5);
+    const dir = await saveWithDecoding(model, { decoder: 'ctc' });
+    const t = await Transcriber.load(dir, { backend: 'cpu' });
+    try {
+      const [frames] = randomFrames([37], SMALL_MODEL.inputDim, 6);
+      const vocab = new Vocabulary();
+      const ctc = ctcGreedyDecode(model, vocab, [frames!]).map((h) => h.ids);
+      const attention = greedyDecode(model, vocab, [frames!]).map((h) => h.ids);
+      expect(ctc).not.toEqual(attention);
+      expect(t.decode(frames!).map((h) => h.ids)).toEqual(ctc);
+      expect(t.decodeBatch([frames!]).map((h) => h.ids)).toEqual(ctc);
+      expect(t.decode(frames!, { decoder: 'attention' }).map((h) => h.ids)).toEqual(attention);
+      expect(t.decodeBatch([frames!], 'attention').map((h) => h.ids)).toEqual(attention);
+    } finally {
+      t.dispose();
+      model.dispose();
+    }
   });
 });

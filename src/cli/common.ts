@@ -3,6 +3,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { initBackend, type BackendInfo } from '../backend.js';
 import { DEFAULT_DECODE_OPTIONS, type DecodeOptions, type DecoderKind } from '../decode/hypothesis.js';
 import { defaultModelDir, Transcriber } from '../transcriber.js';
+import { definedOnly } from '../util/defined.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -55,18 +56,21 @@ export function fail(message: string): never {
   process.exit(EXIT_FAILURE);
 }
 
-/** Decoding flags shared by transcribe, eval and listen. */
+/**
+ * Decoding flags shared by transcribe and eval. The six decoding settings have no commander
+ * default: left out, they come from the model's recommended settings, else the global defaults.
+ */
 export interface DecodeFlags {
   model: string;
-  decoder: DecoderKind;
-  beam: number;
-  lengthPenalty: number;
+  decoder?: DecoderKind;
+  beam?: number;
+  lengthPenalty?: number;
   lm?: string | false;
-  lmWeight: number;
-  lengthBonus: number;
+  lmWeight?: number;
+  lengthBonus?: number;
   hotwords?: string;
   hotwordBoost: number;
-  ctcWeight: number;
+  ctcWeight?: number;
 }
 
 /** The --model option: defaults to the shipped model, shown by its short name in --help. */
@@ -74,33 +78,58 @@ export function modelOption(): Option {
   return new Option('-m, --model <dir>', 'model directory').default(defaultModelDir(), 'models/default');
 }
 
+/** Help text for a decoding setting that a model directory may recommend (model.json `decoding`). */
+export function recommendedDefault(globalDefault: unknown): string {
+  return `(default: the model's recommended setting, else ${String(globalDefault)})`;
+}
+
+/** A commander parser for one of a few words (the choices stay in the description, so that "(default: ...)" ends the help line). */
+export function oneOf<T extends string>(name: string, choices: readonly T[]) {
+  return (value: string): T => {
+    if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`${name} must be one of ${choices.join(', ')}`);
+    return value as T;
+  };
+}
+
 export function addDecodeOptions(cmd: Command): Command {
   const d = DEFAULT_DECODE_OPTIONS;
   return cmd
     .addOption(modelOption())
-    .addOption(new Option('--decoder <kind>', 'attention (the model\'s decoder) or ctc (best path of the CTC head: faster, no beam, for models that have one)').choices(['attention', 'ctc']).default(d.decoder))
-    .option('-b, --beam <n>', 'beam width (1 = greedy)', positiveInt('--beam'), d.beam)
-    .option('--length-penalty <x>', 'beam search: divide scores by length^x', nonNegativeNumber('--length-penalty'), d.lengthPenalty)
+    .option(
+      '--decoder <kind>',
+      `attention (the model's decoder) or ctc (best path of the CTC head: faster, no beam, for models that have one) ${recommendedDefault(d.decoder)}`,
+      oneOf<DecoderKind>('--decoder', ['attention', 'ctc']),
+    )
+    .option('-b, --beam <n>', `beam width (1 = greedy) ${recommendedDefault(d.beam)}`, positiveInt('--beam'))
+    .option('--length-penalty <x>', `beam search: divide scores by length^x ${recommendedDefault(d.lengthPenalty)}`, nonNegativeNumber('--length-penalty'))
     .option('--lm <file>', 'character language model for beam search (default: the model directory\'s lm.bin if present)')
     .option('--no-lm', 'do not use a language model')
-    .option('--lm-weight <x>', 'language-model weight in shallow fusion (beam search only)', nonNegativeNumber('--lm-weight'), d.lmWeight)
-    .option('--length-bonus <x>', 'score per character when the language model is used', nonNegativeNumber('--length-bonus'), d.lengthBonus)
+    .option('--lm-weight <x>', `language-model weight in shallow fusion (beam search only) ${recommendedDefault(d.lmWeight)}`, nonNegativeNumber('--lm-weight'))
+    .option('--length-bonus <x>', `score per character when the language model is used ${recommendedDefault(d.lengthBonus)}`, nonNegativeNumber('--length-bonus'))
     .option('--hotwords <list>', 'comma-separated words to favour, e.g. "koe,tensorflow"')
     .option('--hotword-boost <x>', 'score per matching character of a hot word', nonNegativeNumber('--hotword-boost'), d.hotwordBoost)
-    .option('--ctc-weight <x>', 'beam search with a model that has a CTC head: weight of its prefix score (0 = attention only)', nonNegativeNumber('--ctc-weight'), d.ctcWeight);
+    .option(
+      '--ctc-weight <x>',
+      `beam search with a model that has a CTC head: weight of its prefix score (0 = attention only) ${recommendedDefault(d.ctcWeight)}`,
+      nonNegativeNumber('--ctc-weight'),
+    );
 }
 
+/**
+ * The decoding options the user gave on the command line (--no-lm: lmWeight 0); the rest comes
+ * from {@link Transcriber.resolveDecodeOptions}.
+ */
 export function decodeOptionsFrom(f: DecodeFlags): Partial<DecodeOptions> {
-  return {
+  return definedOnly({
     decoder: f.decoder,
     beam: f.beam,
     lengthPenalty: f.lengthPenalty,
     lmWeight: f.lm === false ? 0 : f.lmWeight,
     lengthBonus: f.lengthBonus,
-    hotwords: f.hotwords ? f.hotwords.split(',').map((w) => w.trim()).filter(Boolean) : [],
+    hotwords: f.hotwords ? f.hotwords.split(',').map((w) => w.trim()).filter(Boolean) : undefined,
     hotwordBoost: f.hotwordBoost,
     ctcWeight: f.ctcWeight,
-  };
+  });
 }
 
 /** Load the model (and language model) named by the flags, or exit with a clear message. */

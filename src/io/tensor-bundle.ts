@@ -22,27 +22,19 @@ export async function writeTensorBundle(dir: string, name: string, document: Rec
   const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
   const dataFile = `${name}-${hash}.bin`;
   await writeFileAtomic(path.join(dir, dataFile), bytes);
-  const json: BundleFile = { ...document, weightsManifest: [{ paths: [dataFile], weights: specs }] };
-  await writeFileAtomic(path.join(dir, `${name}.json`), JSON.stringify(json, null, 1) + '\n');
+  await writeBundleJson(dir, name, { ...document, weightsManifest: [{ paths: [dataFile], weights: specs }] });
   for (const file of await readdir(dir)) {
     if (file.startsWith(`${name}-`) && file.endsWith('.bin') && file !== dataFile) await rm(path.join(dir, file), { force: true });
   }
 }
 
-export class BundleError extends Error {}
-
-export async function bundleExists(dir: string, name: string): Promise<boolean> {
-  try {
-    await readFile(path.join(dir, `${name}.json`));
-    return true;
-  } catch {
-    return false;
-  }
+function writeBundleJson(dir: string, name: string, json: BundleFile): Promise<void> {
+  return writeFileAtomic(path.join(dir, `${name}.json`), JSON.stringify(json, null, 1) + '\n');
 }
 
-/** Read a bundle; errors name the file and what is wrong with it. */
-export async function readTensorBundle(dir: string, name: string): Promise<{ document: Record<string, unknown>; tensors: Record<string, tf.Tensor> }> {
-  const jsonPath = path.join(dir, `${name}.json`);
+export class BundleError extends Error {}
+
+async function readBundleJson(jsonPath: string): Promise<BundleFile> {
   let text: string;
   try {
     text = await readFile(jsonPath, 'utf8');
@@ -58,6 +50,32 @@ export async function readTensorBundle(dir: string, name: string): Promise<{ doc
   }
   const group = Array.isArray(doc.weightsManifest) ? doc.weightsManifest[0] : undefined;
   if (!group || !Array.isArray(group.paths) || !Array.isArray(group.weights)) throw new BundleError(`${jsonPath} has no valid weightsManifest`);
+  return doc;
+}
+
+/**
+ * Change a bundle's JSON document without touching its tensors: `update` gets the document
+ * (without the weights manifest) and returns the new one, which atomically replaces the old.
+ */
+export async function updateBundleDocument(dir: string, name: string, update: (document: Record<string, unknown>) => Record<string, unknown>): Promise<void> {
+  const { weightsManifest, ...document } = await readBundleJson(path.join(dir, `${name}.json`));
+  await writeBundleJson(dir, name, { ...update(document), weightsManifest });
+}
+
+export async function bundleExists(dir: string, name: string): Promise<boolean> {
+  try {
+    await readFile(path.join(dir, `${name}.json`));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Read a bundle; errors name the file and what is wrong with it. */
+export async function readTensorBundle(dir: string, name: string): Promise<{ document: Record<string, unknown>; tensors: Record<string, tf.Tensor> }> {
+  const jsonPath = path.join(dir, `${name}.json`);
+  const doc = await readBundleJson(jsonPath);
+  const group = doc.weightsManifest[0]!;
   const chunks: Uint8Array[] = [];
   for (const p of group.paths) {
     try {

@@ -15,6 +15,7 @@
  */
 import type { DecodeOptions, Hypothesis } from '../decode/hypothesis.js';
 import type { FeatureMatrix } from '../features/index.js';
+import { definedOnly } from '../util/defined.js';
 import { VoiceActivityDetector, type EndReason, type VadOptions } from '../vad/index.js';
 import { SampleBuffer } from './buffer.js';
 
@@ -107,8 +108,7 @@ export class Dictation {
     private readonly onEvent: (event: DictationEvent) => void,
     options: Partial<DictationOptions> = {},
   ) {
-    const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<DictationOptions>;
-    this.options = { ...DEFAULT_DICTATION_OPTIONS, vad: {}, now: () => performance.now(), ...defined };
+    this.options = { ...DEFAULT_DICTATION_OPTIONS, vad: {}, now: () => performance.now(), ...definedOnly(options) };
     if (!Number.isInteger(this.options.beam) || this.options.beam < 1) throw new RangeError('beam must be a positive integer');
     if (!(this.options.partialIntervalMs >= 0)) throw new RangeError('partial interval must be non-negative');
     if (!(this.options.stepMs > 0)) throw new RangeError('step must be positive');

@@ -28,7 +28,8 @@ export function registerEval(program: Command): void {
     .action(async (manifest: string, opts: EvalOptions, cmd: Command) => {
       await startBackend(cmd);
       const transcriber = await loadTranscriber(opts);
-      const decodeOptions = decodeOptionsFrom(opts);
+      // The flags given, over the model's recommended settings, over the global defaults.
+      const decodeOptions = transcriber.resolveDecodeOptions(decodeOptionsFrom(opts));
       let entries;
       try {
         entries = await readManifest(manifest);
@@ -39,10 +40,10 @@ export function registerEval(program: Command): void {
       const items = manifestEvalItems(entries, transcriber, SAMPLE_RATE);
       const bar = new Progress(items.length, 'eval', [], opts.json === true);
       bar.start();
-      const greedy = opts.decoder === 'ctc' || (opts.beam <= 1 && !opts.hotwords);
+      const greedy = decodeOptions.decoder === 'ctc' || (decodeOptions.beam <= 1 && decodeOptions.hotwords.length === 0);
       const report = await evaluate(
         items,
-        (feats) => (greedy ? transcriber.decodeBatch(feats, opts.decoder) : feats.map((f) => transcriber.decode(f, decodeOptions)[0]!)),
+        (feats) => (greedy ? transcriber.decodeBatch(feats, decodeOptions.decoder) : feats.map((f) => transcriber.decode(f, decodeOptions)[0]!)),
         { batchSize: greedy ? opts.batch : 1, onProgress: (done) => bar.update(done) },
       );
       bar.stop();
@@ -77,7 +78,7 @@ export function registerEval(program: Command): void {
         ...(!greedy && transcriber.languageModel && decodeOptions.lmWeight ? [`LM (weight ${decodeOptions.lmWeight})`] : []),
         ...(!greedy && hasCtc && decodeOptions.ctcWeight ? [`CTC (weight ${decodeOptions.ctcWeight})`] : []),
       ];
-      const decoderLabel = opts.decoder === 'ctc' ? 'CTC best path' : (greedy ? 'greedy' : `beam ${opts.beam}`) + scorers.map((x) => ` + ${x}`).join('');
+      const decoderLabel = decodeOptions.decoder === 'ctc' ? 'CTC best path' : (greedy ? 'greedy' : `beam ${decodeOptions.beam}`) + scorers.map((x) => ` + ${x}`).join('');
       process.stdout.write(
         [
           `utterances  ${summary.utts} (${(report.audioSeconds / 60).toFixed(1)} min of audio), ${decoderLabel}` +

@@ -38,6 +38,7 @@ export function registerInfo(program: Command): void {
           config: m.model.config,
           features: m.features,
           training: m.training,
+          ...(m.decoding ? { decoding: m.decoding } : {}),
         };
         m.model.dispose();
       } catch (err) {
@@ -53,7 +54,7 @@ export function registerInfo(program: Command): void {
         `model:   ${String(info.modelDir)}`,
       ];
       if (info.model) {
-        const m = info.model as { parameters: number; bytes: number; config: Record<string, unknown>; training: Record<string, unknown> };
+        const m = info.model as { parameters: number; bytes: number; config: Record<string, unknown>; training: Record<string, unknown>; decoding?: Record<string, unknown> };
         const c = m.config;
         lines.push(
           `  ${m.parameters.toLocaleString('en-US')} parameters, ${(m.bytes / 1e6).toFixed(2)} MB`,
@@ -66,6 +67,9 @@ export function registerInfo(program: Command): void {
             `  trained: ${String(t.trainUtterances ?? '?')} utterances (${String(t.trainHours ?? '?')} h), ${String(t.steps ?? '?')} steps, ` +
               `validation CER ${typeof t.validCer === 'number' ? (t.validCer * 100).toFixed(2) + '%' : 'n/a'}`,
           );
+        }
+        if (m.decoding && Object.keys(m.decoding).length > 0) {
+          lines.push(`  recommended decoding: ${Object.entries(m.decoding).map(([k, v]) => `${k} ${String(v)}`).join(', ')} (flags override)`);
         }
       } else {
         lines.push(`  (no model: ${String(info.modelError)})`);

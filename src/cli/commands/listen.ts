@@ -6,17 +6,18 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { AudioError, encodeWav } from '../../audio/index.js';
+import { DEFAULT_DECODE_OPTIONS } from '../../decode/hypothesis.js';
 import { ModelLoadError } from '../../io/model-dir.js';
 import { Dictation, LISTEN_SAMPLE_RATE, type DictationEvent } from '../../listen/dictation.js';
 import { EventPrinter, type PrintMode } from '../../listen/printer.js';
 import { checkRecorder, FileSource, ListenError, MicrophoneSource, RECORDERS, type AudioSource, type RecorderName } from '../../listen/sources.js';
 import { Transcriber } from '../../transcriber.js';
 import { DEFAULT_VAD_OPTIONS } from '../../vad/index.js';
-import { errorMessage, EXIT_FAILURE, EXIT_INTERRUPTED, fail, globalOptions, modelOption, nonNegativeNumber, positiveInt, startBackend } from '../common.js';
+import { errorMessage, EXIT_FAILURE, EXIT_INTERRUPTED, fail, globalOptions, modelOption, nonNegativeNumber, positiveInt, recommendedDefault, startBackend } from '../common.js';
 
 interface ListenCliOptions {
   model: string;
-  beam: number;
+  beam?: number;
   recorder: RecorderName;
   device?: string;
   input?: string;
@@ -86,7 +87,7 @@ export function registerListen(program: Command): void {
     .command('listen')
     .description('live dictation: transcribe speech from the microphone as you talk')
     .addOption(modelOption())
-    .option('-b, --beam <n>', 'beam width of final transcripts (1 = greedy; partials are always greedy)', positiveInt('--beam'), 1)
+    .option('-b, --beam <n>', `beam width of final transcripts (1 = greedy; partials are always greedy) ${recommendedDefault(DEFAULT_DECODE_OPTIONS.beam)}`, positiveInt('--beam'))
     .addOption(new Option('--recorder <name>', 'program that records (through node-record-lpcm16)').choices(RECORDERS).default('sox'))
     .option('--device <name>', 'capture device (default: the system default)')
     .option('-i, --input <file.wav>', 'stream a WAV file instead of the microphone, in real time')
@@ -180,7 +181,9 @@ async function runListen(opts: ListenCliOptions, cmd: Command): Promise<number> 
     printer.final(e, { wav });
   };
   const dictation = new Dictation(transcriber, onEvent, {
-    beam: opts.beam,
+    // Finals: --beam, else the model's recommended beam; the other settings (and the decoder,
+    // also for the greedy partials) come from the model's recommendation through decode().
+    beam: transcriber.resolveDecodeOptions({ beam: opts.beam }).beam,
     partialIntervalMs: partials ? opts.partialInterval : 0,
     realtime: !opts.fast,
     vad: {

@@ -45,7 +45,9 @@ interface FileResult {
 async function transcribeFile(t: Transcriber, file: string, opts: TranscribeOptions, plotPath: string | undefined): Promise<FileResult> {
   const samples = await loadAudio(file, SAMPLE_RATE);
   const duration = samples.length / SAMPLE_RATE;
-  const decode = { ...decodeOptionsFrom(opts), beam: Math.max(opts.beam, opts.nbest), nbest: opts.nbest };
+  // --nbest N needs a beam at least N wide.
+  const given = decodeOptionsFrom(opts);
+  const decode = { ...given, beam: Math.max(t.resolveDecodeOptions(given).beam, opts.nbest), nbest: opts.nbest };
   const split = opts.format === 'srt' || opts.format === 'vtt' || duration > opts.maxSegment;
   if (split) {
     const bar = duration > 60 ? new Progress(Math.round(duration), path.basename(file) + ' (s)') : undefined;
