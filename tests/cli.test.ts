@@ -118,6 +118,8 @@ beforeAll(async () => {
   early['unknown env'] = koe(['info'], { KOE_BACKEND: 'gpu9' });
   early['transcribe empty dir'] = koe(['--backend', 'wasm', 'transcribe', '--model', emptyDir, fixture('utt01.wav')]);
   if (!hasDefaultModel) early['transcribe default'] = koe(['--backend', 'wasm', 'transcribe', fixture('utt01.wav')]);
+  // The newcomer's command: the shipped model on a shipped sample, with no flags.
+  if (hasDefaultModel) early['transcribe shipped'] = koe(['--backend', 'wasm', 'transcribe', '--json', path.join('audio-samples', 'sample1.wav')]);
   trainResult = await training;
   if (trainResult.code !== 0) return; // the koe train test reports it
 
@@ -260,6 +262,15 @@ describe('without a model', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim()).toBe(`koe: ${emptyDir} is not a koe model directory (no model.json)`);
+  });
+
+  it.runIf(hasDefaultModel)('the shipped default model transcribes a shipped sample with no flags', async () => {
+    const r = await started('transcribe shipped');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { file: string; text: string; duration: number; words: unknown[] };
+    expect(out.file).toContain('sample1.wav');
+    expect(out.duration).toBeCloseTo(3.461, 2);
+    expect(out.text).toMatch(/^[a-z' ]+$/);
   });
 
   it.skipIf(hasDefaultModel)('koe transcribe without --model explains that no default model is installed', async () => {
