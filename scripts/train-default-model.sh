@@ -19,7 +19,8 @@ fi
 # if it was trained with this recipe's architecture and loss (else training starts anew).
 same_recipe() {
   node -e 'const [c, r] = process.argv.slice(1).map((f) => JSON.parse(require("fs").readFileSync(f, "utf8")));
-    const pick = (x) => JSON.stringify({ ...x.model, vocabSize: 0, ctcWeight: x.ctcWeight ?? 0 });
+    const pick = (x) => { const m = { ...x.model, vocabSize: 0, ctcWeight: x.ctcWeight ?? 0 };
+      return JSON.stringify(Object.keys(m).sort().map((k) => [k, m[k]])); };
     process.exit(pick(c.config) === pick(r) ? 0 : 1);' checkpoints/default/checkpoint.json scripts/recipes/default-model.json
 }
 if [ ! -f "$RUN/checkpoint.json" ] && [ -f checkpoints/default/checkpoint.json ] && same_recipe; then
