@@ -35,6 +35,8 @@ await saveModel(outDir, {
     trainingSeconds: Math.round(ck.progress.seconds),
     validCer: last?.validCer ?? null,
     validWer: last?.validWer ?? null,
+    // The last validation was at the end of an epoch, which may be many steps before the export.
+    validatedAtStep: last?.step ?? null,
     teacherForcing: ck.config.teacherForcing,
     augment: ck.config.augment,
     seed: ck.config.seed,

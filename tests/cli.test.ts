@@ -149,6 +149,7 @@ beforeAll(async () => {
   early['eval recommended --beam 1'] = koe(['--backend', 'wasm', 'eval', '--model', recommendingDir, '--beam', '1', TINY_MANIFEST]);
   early['info recommended'] = koe(['--backend', 'wasm', 'info', '--model', recommendingDir]);
   early['info recommended json'] = koe(['--backend', 'wasm', 'info', '--model', recommendingDir, '--json']);
+  early['info plain json'] = koe(['--backend', 'wasm', 'info', '--model', modelDir, '--json']);
   early['refuse'] = koe(['--backend', 'wasm', 'train', '--train', TINY_MANIFEST, '--out', modelDir, '--config', trainConfigFile, '--workers', '1', '--quiet']);
 }, 240_000);
 
@@ -448,7 +449,9 @@ describe("a model's recommended decoding settings", () => {
     expect(json.code, json.stderr).toBe(0);
     expect((JSON.parse(json.stdout) as { model: { decoding: unknown } }).model.decoding).toEqual({ beam: 2 });
     // A model without them shows none.
-    expect((JSON.parse((await started('info')).stdout) as { model?: { decoding?: unknown } }).model?.decoding).toBeUndefined();
+    const plain = await started('info plain json');
+    expect(plain.code, plain.stderr).toBe(0);
+    expect((JSON.parse(plain.stdout) as { model: { decoding?: unknown } }).model.decoding).toBeUndefined();
   });
 });
 

@@ -61,11 +61,13 @@ export function registerInfo(program: Command): void {
           `  encoder: ${String(c.encoderLayers)}-layer pyramidal BiLSTM, ${String(c.encoderUnits)} units/direction, time /${String(c.timeReduction)}`,
           `  attention: ${String(c.attention)} (${String(c.attentionDim)}), decoder: ${String(c.decoderUnits)}-unit LSTM over ${String(c.vocabSize)} symbols`,
         );
+        if (typeof c.ctcLayer === 'number') lines.push(`  CTC head on encoder layer ${c.ctcLayer + 1} (joint CTC-attention; --decoder ctc, --ctc-weight)`);
         const t = m.training;
         if (Object.keys(t).length > 0) {
           lines.push(
             `  trained: ${String(t.trainUtterances ?? '?')} utterances (${String(t.trainHours ?? '?')} h), ${String(t.steps ?? '?')} steps, ` +
-              `validation CER ${typeof t.validCer === 'number' ? (t.validCer * 100).toFixed(2) + '%' : 'n/a'}`,
+              `validation CER ${typeof t.validCer === 'number' ? (t.validCer * 100).toFixed(2) + '%' : 'n/a'}` +
+              (typeof t.validatedAtStep === 'number' && t.validatedAtStep !== t.steps ? ` (at step ${t.validatedAtStep})` : ''),
           );
         }
         if (m.decoding && Object.keys(m.decoding).length > 0) {
