@@ -39,9 +39,7 @@ export function bestPath(logProbs: Float32Array, batch: number, vocab: number, l
 export function ctcGreedyDecode(model: Seq2Seq, vocab: Vocabulary, utterances: readonly Frames[]): Hypothesis[] {
   const { logProbs, lengths } = tf.tidy(() => {
     const enc = model.encode(utterances);
-    const input = enc.ctcInput;
-    if (!input) throw new Error('this model has no CTC head (model.ctcLayer is not set)');
-    return { logProbs: tf.logSoftmax(model.ctcLogits(enc)).dataSync() as Float32Array, lengths: input.lengths };
+    return { logProbs: tf.logSoftmax(model.ctcLogits(enc)).dataSync() as Float32Array, lengths: model.ctcInput(enc).lengths };
   });
   return bestPath(logProbs, utterances.length, model.config.vocabSize, lengths).map((p, b) => ({
     text: vocab.decode(p.ids),

@@ -9,7 +9,7 @@
  * The CTC head sees the whole utterance at once and is monotonic, so it penalizes what
  * attention decoders get wrong on their own: skipped or repeated words and early ends.
  */
-import { CTC_BLANK } from '../model/ctc.js';
+import { CTC_BLANK, logAdd } from '../model/ctc.js';
 import { EOS } from '../model/vocab.js';
 import type { BeamScorer } from './scorers.js';
 
@@ -22,12 +22,6 @@ export interface CtcPrefixState {
   prefixScore: number;
   /** Last character id (-1 for the empty prefix). */
   last: number;
-}
-
-function logAdd(a: number, b: number): number {
-  if (a === -Infinity) return b;
-  if (b === -Infinity) return a;
-  return a > b ? a + Math.log1p(Math.exp(b - a)) : b + Math.log1p(Math.exp(a - b));
 }
 
 /**

@@ -8,7 +8,7 @@ import { validateModelConfig, type ModelConfig } from './config.js';
 import { packFeatures, type Frames } from './batch.js';
 import { decoderStep, initialState, prepareMemory, type AttentionMemory, type DecoderState, type StepResult } from './decoder.js';
 import { ctcLossTensor } from './ctc.js';
-import { encode, type EncoderOutput } from './encoder.js';
+import { encode, type EncoderOutput, type LayerOutput } from './encoder.js';
 import { fastKernels, type Kernels } from './kernels.js';
 import { ModelParams } from './params.js';
 import { EOS, SOS } from './vocab.js';
@@ -154,16 +154,20 @@ export class Seq2Seq {
     return { loss, tokens, sampledInputs, ctcLoss: ctc.nll / tokens };
   }
 
+  /** The encoder layer output the CTC head reads (its frames and lengths); throws for a model without a head. */
+  ctcInput(enc: EncoderOutput): LayerOutput {
+    if (!enc.ctcInput) throw new Error('this model has no CTC head (model.ctcLayer is not set)');
+    return enc.ctcInput;
+  }
+
   /** Frame-wise scores of the CTC head, time-major [T*B, vocab] (blank = CTC_BLANK). */
   ctcLogits(enc: EncoderOutput): tf.Tensor2D {
-    if (!enc.ctcInput) throw new Error('this model has no CTC head (model.ctcLayer is not set)');
-    return tf.add(this.kernels.linear(enc.ctcInput.x, this.params.get('ctc.w') as tf.Tensor2D), this.params.get('ctc.b')) as tf.Tensor2D;
+    return tf.add(this.kernels.linear(this.ctcInput(enc).x, this.params.get('ctc.w') as tf.Tensor2D), this.params.get('ctc.b')) as tf.Tensor2D;
   }
 
   /** Summed CTC negative log-likelihood of the targets (utterances whose targets cannot fit count 0). */
   ctcLoss(enc: EncoderOutput, targets: readonly (readonly number[])[]): { loss: tf.Scalar; nll: number; feasible: number } {
-    const input = enc.ctcInput;
-    if (!input) throw new Error('this model has no CTC head (model.ctcLayer is not set)');
+    const input = this.ctcInput(enc);
     return ctcLossTensor(this.ctcLogits(enc), input.steps, targets.length, input.lengths, targets);
   }
 
