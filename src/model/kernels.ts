@@ -9,7 +9,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { lstmFast, lstmReference, type LstmArgs } from './lstm.js';
-export { splitRows } from './split.js';
 
 export interface Kernels {
   readonly name: 'fast' | 'reference';
@@ -19,17 +18,49 @@ export interface Kernels {
   lstm(args: LstmArgs): tf.Tensor2D;
 }
 
+/**
+ * Transposes of the weights, shared by every use of a weight within one backward pass.
+ * A decoder weight is used once per output character; a fresh transpose each time costs the
+ * transpose itself plus the matMul's weight packing (XNNPACK caches the packed form per
+ * tensor): ~4-10 ms against ~0.5 ms for [8, 1024] x [1024, 671] on wasm. Keyed by the
+ * weight's data; freed by releaseTransposes().
+ */
+const transposes = new Map<object, tf.Tensor2D>();
+/** More distinct weights than any model has: a caller that never releases cannot grow it without bound. */
+const MAX_CACHED_TRANSPOSES = 256;
+
+function transposeOf(w: tf.Tensor2D): tf.Tensor2D {
+  const key = w.dataId as object;
+  let t = transposes.get(key);
+  if (!t) {
+    if (transposes.size >= MAX_CACHED_TRANSPOSES) releaseTransposes();
+    t = tf.keep(tf.transpose(w));
+    transposes.set(key, t);
+  }
+  return t;
+}
+
+/** Free the cached transposes (call after each gradient computation: the weights change). */
+export function releaseTransposes(): void {
+  for (const t of transposes.values()) t.dispose();
+  transposes.clear();
+}
+
 /** Matrix product whose gradients are plain rank-2 products of explicitly transposed operands. */
 export function linearFast(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
-  // Tensors the backward pass needs must go through `save`: the forward runs in its own tidy.
+  // Tensors the backward pass needs must go through `save` (the forward runs in its own tidy),
+  // except a variable, which no tidy disposes: saving copies it (a copy of a decoder weight
+  // per output character), and the transpose cache is keyed by the variable's own data.
+  const isVariable = w instanceof tf.Variable;
   const op = tf.customGrad((a, b, save) => {
-    (save as tf.GradSaveFunc)([a as tf.Tensor, b as tf.Tensor]);
+    (save as tf.GradSaveFunc)(isVariable ? [a as tf.Tensor] : [a as tf.Tensor, b as tf.Tensor]);
     return {
       value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xa, wb] = saved as [tf.Tensor2D, tf.Tensor2D];
+        const xa = saved[0] as tf.Tensor2D;
+        const wb = isVariable ? w : (saved[1] as tf.Tensor2D);
         const dy2 = dy as tf.Tensor2D;
-        return [tf.matMul(dy2, tf.transpose(wb)), tf.matMul(tf.transpose(xa), dy2)];
+        return [tf.matMul(dy2, transposeOf(wb)), tf.matMul(tf.transpose(xa), dy2)];
       },
     };
   });

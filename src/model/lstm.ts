@@ -7,7 +7,6 @@
  * Gate order in W [D,4H], U [H,4H], b [4H]: input, forget, cell candidate, output.
  */
 import * as tf from '@tensorflow/tfjs';
-import { splitRows } from './split.js';
 
 export interface LstmArgs {
   x: tf.Tensor2D;
@@ -24,123 +23,191 @@ export interface LstmArgs {
   reverse: boolean;
 }
 
-interface StepCache {
-  i: tf.Tensor2D;
-  f: tf.Tensor2D;
-  g: tf.Tensor2D;
-  o: tf.Tensor2D;
-  tanhC: tf.Tensor2D;
-  cPrev: tf.Tensor2D;
-  hPrev: tf.Tensor2D;
-}
-
 function timeOrder(steps: number, reverse: boolean): number[] {
   const order = Array.from({ length: steps }, (_, t) => t);
   return reverse ? order.reverse() : order;
 }
 
-/** Forward pass with the gate values of every step kept for the hand-written backward pass. */
-function lstmForward(args: LstmArgs): { output: tf.Tensor2D; caches: StepCache[] } {
+/** Values of one direction's forward pass that the backward pass reads, time-major like the input. */
+interface ForwardTrace {
+  /** Gate activations i, f, g, o of every step [T*B, 4H]. */
+  gates: Float32Array;
+  /** tanh of the (unmasked) new cell state [T*B, H]. */
+  tanhC: Float32Array;
+  /** Cell and hidden state entering each step [T*B, H]. */
+  cPrev: Float32Array;
+  hPrev: Float32Array;
+  /** 1 at real frames, 0 at padding [T*B] (all 1 without a mask). */
+  real: Float32Array;
+}
+
+/** (1 x rows) @ u for a state held in JS: one tensor in, one matMul, values out. */
+function timesMatrix(values: Float32Array, rows: number, m: tf.Tensor2D): Float32Array {
+  const v = tf.tensor2d(values, [rows, values.length / rows]);
+  const product = tf.matMul(v, m);
+  const out = product.dataSync() as Float32Array;
+  tf.dispose([v, product]);
+  return out;
+}
+
+/**
+ * Forward pass. Only the matrix products run as tensor ops; the gates of each step are
+ * computed in plain JS on [B, 4H] values: one step is then 2 kernel calls instead of ~17,
+ * and per-kernel overhead (allocation, bookkeeping) was most of the cost of these small
+ * tensors on wasm.
+ */
+function lstmForward(args: LstmArgs): { output: tf.Tensor2D; trace: ForwardTrace } {
   const { x, w, u, b, mask, steps, batch, reverse } = args;
   const units = u.shape[0];
-  const inputs = splitRows(tf.add(tf.matMul(x, w), b), steps);
-  const masks = mask ? splitRows(mask, steps) : undefined;
-  let h = tf.zeros([batch, units]) as tf.Tensor2D;
-  let c = tf.zeros([batch, units]) as tf.Tensor2D;
-  const outputs: tf.Tensor2D[] = new Array(steps);
-  const caches: StepCache[] = new Array(steps);
+  const cells = batch * units;
+  // (Not via tf.tidy: it would walk every element of a returned array looking for tensors.)
+  const xw = tf.matMul(x, w);
+  const xwb = tf.add(xw, b);
+  const pre = xwb.dataSync() as Float32Array;
+  tf.dispose([xw, xwb]);
+  const real = new Float32Array(steps * batch).fill(1);
+  if (mask) {
+    const m = mask.dataSync();
+    for (let r = (args.realSteps ?? 0) * batch; r < steps * batch; r++) real[r] = m[r] as number;
+  }
+  const trace: ForwardTrace = {
+    gates: new Float32Array(steps * batch * 4 * units),
+    tanhC: new Float32Array(steps * cells),
+    cPrev: new Float32Array(steps * cells),
+    hPrev: new Float32Array(steps * cells),
+    real,
+  };
+  const output = new Float32Array(steps * cells);
+  let h = new Float32Array(cells);
+  let c = new Float32Array(cells);
+  let first = true;
   for (const t of timeOrder(steps, reverse)) {
-    const z = tf.add(inputs[t] as tf.Tensor2D, tf.matMul(h, u));
-    const [zi, zf, zg, zo] = tf.split(z, 4, 1) as tf.Tensor2D[];
-    const i = tf.sigmoid(zi as tf.Tensor2D);
-    const f = tf.sigmoid(zf as tf.Tensor2D);
-    const g = tf.tanh(zg as tf.Tensor2D);
-    const o = tf.sigmoid(zo as tf.Tensor2D);
-    let cNew = tf.add(tf.mul(f, c), tf.mul(i, g)) as tf.Tensor2D;
-    const tanhC = tf.tanh(cNew);
-    let hNew = tf.mul(o, tanhC) as tf.Tensor2D;
-    if (masks && t >= (args.realSteps ?? 0)) {
-      const m = masks[t] as tf.Tensor2D;
-      cNew = tf.add(c, tf.mul(m, tf.sub(cNew, c)));
-      hNew = tf.add(h, tf.mul(m, tf.sub(hNew, h)));
+    const recurrent = first ? undefined : timesMatrix(h, batch, u);
+    first = false;
+    trace.hPrev.set(h, t * cells);
+    trace.cPrev.set(c, t * cells);
+    const hNew = new Float32Array(cells);
+    const cNew = new Float32Array(cells);
+    const { gates, tanhC } = trace;
+    for (let bi = 0; bi < batch; bi++) {
+      const isReal = real[t * batch + bi] === 1;
+      const zRow = (t * batch + bi) * 4 * units;
+      const rRow = bi * 4 * units;
+      const cRow = bi * units;
+      const tRow = t * cells + cRow;
+      for (let j = 0; j < units; j++) {
+        let zi = pre[zRow + j] as number;
+        let zf = pre[zRow + units + j] as number;
+        let zg = pre[zRow + 2 * units + j] as number;
+        let zo = pre[zRow + 3 * units + j] as number;
+        if (recurrent) {
+          zi += recurrent[rRow + j] as number;
+          zf += recurrent[rRow + units + j] as number;
+          zg += recurrent[rRow + 2 * units + j] as number;
+          zo += recurrent[rRow + 3 * units + j] as number;
+        }
+        const i = 1 / (1 + Math.exp(-zi));
+        const f = 1 / (1 + Math.exp(-zf));
+        const g = Math.tanh(zg);
+        const o = 1 / (1 + Math.exp(-zo));
+        const cOld = c[cRow + j] as number;
+        const cell = f * cOld + i * g;
+        const tc = Math.tanh(cell);
+        gates[zRow + j] = i;
+        gates[zRow + units + j] = f;
+        gates[zRow + 2 * units + j] = g;
+        gates[zRow + 3 * units + j] = o;
+        tanhC[tRow + j] = tc;
+        // Padding frames carry the state through unchanged.
+        cNew[cRow + j] = isReal ? cell : cOld;
+        hNew[cRow + j] = isReal ? o * tc : (h[cRow + j] as number);
+      }
     }
-    caches[t] = { i, f, g, o, tanhC, cPrev: c, hPrev: h };
-    outputs[t] = hNew;
+    output.set(hNew, t * cells);
     h = hNew;
     c = cNew;
   }
-  return { output: tf.concat(outputs, 0), caches };
+  return { output: tf.tensor2d(output, [steps * batch, units]), trace };
 }
 
-const CACHED_PER_STEP = 7;
-
-function flattenCaches(caches: StepCache[]): tf.Tensor[] {
-  return caches.flatMap((k) => [k.i, k.f, k.g, k.o, k.tanhC, k.cPrev, k.hPrev]);
-}
-
-function unflattenCaches(flat: tf.Tensor[], steps: number): StepCache[] {
-  return Array.from({ length: steps }, (_, t) => {
-    const [i, f, g, o, tanhC, cPrev, hPrev] = flat.slice(t * CACHED_PER_STEP, (t + 1) * CACHED_PER_STEP) as tf.Tensor2D[];
-    return { i, f, g, o, tanhC, cPrev, hPrev } as StepCache;
-  });
-}
-
-/** LSTM with a hand-written backward pass (BPTT over the cached gates, all products rank-2). */
+/**
+ * LSTM with a hand-written backward pass (BPTT over the traced gates): per step one
+ * [B, 4H] x [4H, H] product as a tensor op, the rest in JS; the weight gradients are
+ * three large rank-2 products at the end.
+ */
 export function lstmFast(args: LstmArgs): tf.Tensor2D {
-  const { steps, reverse } = args;
+  const { steps, batch, reverse } = args;
   const hasMask = args.mask !== undefined;
-  // The forward pass runs in its own tidy: everything the backward pass reads goes through `save`.
+  // The forward pass runs in its own tidy: tensors the backward pass reads go through `save`;
+  // the traced gate values are plain arrays held by the closure.
   const op = tf.customGrad((...inputs) => {
     const [x, w, u, b] = inputs as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
     const mask = hasMask ? (inputs[4] as tf.Tensor2D) : undefined;
     const save = inputs[inputs.length - 1] as tf.GradSaveFunc;
-    const fwd = lstmForward({ ...args, x, w, u, b, mask });
-    save([x, w, u, ...(mask ? [mask] : []), ...flattenCaches(fwd.caches)]);
+    const { output, trace } = lstmForward({ ...args, x, w, u, b, mask });
+    save([x, w, u]);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
-      const [sx, sw, su] = saved as tf.Tensor2D[];
-      const sMask = hasMask ? (saved[3] as tf.Tensor2D) : undefined;
-      const caches = unflattenCaches(saved.slice(hasMask ? 4 : 3), steps);
-      const masks = sMask ? splitRows(sMask, steps) : undefined;
-      const dOut = splitRows(dy as tf.Tensor2D, steps);
-      const uT = tf.transpose(su as tf.Tensor2D);
-      const dz: tf.Tensor2D[] = new Array(steps);
-      let dh: tf.Tensor2D | undefined;
-      let dc: tf.Tensor2D | undefined;
+      const [sx, sw, su] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+      const units = su.shape[0];
+      const cells = batch * units;
+      const dOut = dy.dataSync() as Float32Array;
+      const uT = tf.transpose(su);
+      const zBlock = batch * 4 * units;
+      const dZ = new Float32Array(steps * zBlock);
+      // Gradient reaching h and c from the step after.
+      let dh = new Float32Array(cells);
+      let dc = new Float32Array(cells);
+      const { gates, tanhC, cPrev, real } = trace;
+      const backwardOrder = timeOrder(steps, !reverse);
       // Walk the steps in the opposite order to the forward pass.
-      for (const t of timeOrder(steps, !reverse)) {
-        const k = caches[t] as StepCache;
-        const gh = dh ? tf.add(dOut[t] as tf.Tensor2D, dh) : (dOut[t] as tf.Tensor2D);
-        const m = t >= (args.realSteps ?? 0) ? masks?.[t] : undefined;
-        const dhNew = m ? tf.mul(m, gh) : gh;
-        // dL/dc_new = carried dc (masked) + through h = o * tanh(c)
-        let dcNew = tf.mul(tf.mul(dhNew, k.o), tf.sub(1, tf.square(k.tanhC))) as tf.Tensor2D;
-        if (dc) dcNew = tf.add(dcNew, m ? tf.mul(m, dc) : dc);
-        const di = tf.mul(tf.mul(dcNew, k.g), tf.mul(k.i, tf.sub(1, k.i)));
-        const df = tf.mul(tf.mul(dcNew, k.cPrev), tf.mul(k.f, tf.sub(1, k.f)));
-        const dg = tf.mul(tf.mul(dcNew, k.i), tf.sub(1, tf.square(k.g)));
-        const dO = tf.mul(tf.mul(dhNew, k.tanhC), tf.mul(k.o, tf.sub(1, k.o)));
-        const dzt = tf.concat([di, df, dg, dO], 1) as tf.Tensor2D;
-        dz[t] = dzt;
-        let dhPrev = tf.matMul(dzt, uT) as tf.Tensor2D;
-        let dcPrev = tf.mul(dcNew, k.f) as tf.Tensor2D;
-        if (m) {
-          // Padding frames pass the state through unchanged, and so its gradient.
-          const keep = tf.sub(1, m) as tf.Tensor2D;
-          dhPrev = tf.add(dhPrev, tf.mul(keep, gh)) as tf.Tensor2D;
-          if (dc) dcPrev = tf.add(dcPrev, tf.mul(keep, dc));
+      backwardOrder.forEach((t, n) => {
+        const dhNext = new Float32Array(cells);
+        const dcNext = new Float32Array(cells);
+        for (let bi = 0; bi < batch; bi++) {
+          const zRow = (t * batch + bi) * 4 * units;
+          const cRow = bi * units;
+          const tRow = t * cells + cRow;
+          if (real[t * batch + bi] !== 1) {
+            // Padding passes the state through unchanged, and so its gradient.
+            for (let j = 0; j < units; j++) {
+              dhNext[cRow + j] = (dOut[tRow + j] as number) + (dh[cRow + j] as number);
+              dcNext[cRow + j] = dc[cRow + j] as number;
+            }
+            continue;
+          }
+          for (let j = 0; j < units; j++) {
+            const gh = (dOut[tRow + j] as number) + (dh[cRow + j] as number);
+            const i = gates[zRow + j] as number;
+            const f = gates[zRow + units + j] as number;
+            const g = gates[zRow + 2 * units + j] as number;
+            const o = gates[zRow + 3 * units + j] as number;
+            const tc = tanhC[tRow + j] as number;
+            // dL/dc_new = carried dc + through h = o * tanh(c)
+            const dcNew = gh * o * (1 - tc * tc) + (dc[cRow + j] as number);
+            dZ[zRow + j] = dcNew * g * i * (1 - i);
+            dZ[zRow + units + j] = dcNew * (cPrev[tRow + j] as number) * f * (1 - f);
+            dZ[zRow + 2 * units + j] = dcNew * i * (1 - g * g);
+            dZ[zRow + 3 * units + j] = gh * tc * o * (1 - o);
+            dcNext[cRow + j] = dcNew * f;
+          }
         }
-        dh = dhPrev;
-        dc = dcPrev;
-      }
-      const dZ = tf.concat(dz, 0) as tf.Tensor2D;
-      const hPrev = tf.concat(caches.map((k) => k.hPrev), 0) as tf.Tensor2D;
-      const dx = tf.matMul(dZ, tf.transpose(sw as tf.Tensor2D));
-      const dw = tf.matMul(tf.transpose(sx as tf.Tensor2D), dZ);
-      const du = tf.matMul(tf.transpose(hPrev), dZ);
-      const db = tf.sum(dZ, 0);
-      return mask ? [dx, dw, du, db, tf.zerosLike(mask)] : [dx, dw, du, db];
+        // Through the recurrent weights: dh_prev += dz @ U^T (the forward's first step saw h = 0).
+        if (n < steps - 1) {
+          const back = timesMatrix(dZ.subarray(zBlock * t, zBlock * (t + 1)), batch, uT);
+          for (let k = 0; k < cells; k++) dhNext[k] = (dhNext[k] as number) + (back[k] as number);
+        }
+        dh = dhNext;
+        dc = dcNext;
+      });
+      const dZt = tf.tensor2d(dZ, [steps * batch, 4 * units]);
+      const hPrev = tf.tensor2d(trace.hPrev, [steps * batch, units]);
+      const dx = tf.matMul(dZt, tf.transpose(sw));
+      const dw = tf.matMul(tf.transpose(sx), dZt);
+      const du = tf.matMul(tf.transpose(hPrev), dZt);
+      const db = tf.sum(dZt, 0);
+      return hasMask ? [dx, dw, du, db, tf.zeros([steps * batch, 1])] : [dx, dw, du, db];
     };
-    return { value: fwd.output, gradFunc };
+    return { value: output, gradFunc };
   });
   const inputs: tf.Tensor[] = [args.x, args.w, args.u, args.b];
   if (args.mask) inputs.push(args.mask);

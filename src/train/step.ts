@@ -1,6 +1,7 @@
 /** One optimization step: gradients of the sequence loss, global-norm clipping, Adam. */
 import * as tf from '@tensorflow/tfjs';
 import type { Frames } from '../model/batch.js';
+import { releaseTransposes } from '../model/kernels.js';
 import type { LossOptions, Seq2Seq } from '../model/seq2seq.js';
 import type { Adam } from './adam.js';
 
@@ -20,13 +21,19 @@ export function computeGradients(model: Seq2Seq, frames: readonly Frames[], targ
   let sampledInputs = 0;
   let ctcLoss: number | undefined;
   const names = [...model.params.vars.keys()];
-  const { value, grads } = tf.variableGrads(() => {
-    const r = model.loss(frames, targets, opts);
-    tokens = r.tokens;
-    sampledInputs = r.sampledInputs;
-    ctcLoss = r.ctcLoss;
-    return r.loss;
-  }, model.params.list());
+  let result: { value: tf.Scalar; grads: tf.NamedTensorMap };
+  try {
+    result = tf.variableGrads(() => {
+      const r = model.loss(frames, targets, opts);
+      tokens = r.tokens;
+      sampledInputs = r.sampledInputs;
+      ctcLoss = r.ctcLoss;
+      return r.loss;
+    }, model.params.list());
+  } finally {
+    releaseTransposes();
+  }
+  const { value, grads } = result;
   const byName: Record<string, tf.Tensor> = {};
   names.forEach((name) => {
     // A parameter the loss does not use (e.g. a CTC head trained with ctcWeight 0) has no gradient.
