@@ -7,6 +7,7 @@
  * Gate order in W [D,4H], U [H,4H], b [4H]: input, forget, cell candidate, output.
  */
 import * as tf from '@tensorflow/tfjs';
+import { sigmoid, tanh } from './activations.js';
 
 export interface LstmArgs {
   x: tf.Tensor2D;
@@ -106,13 +107,13 @@ function lstmForward(args: LstmArgs): { output: tf.Tensor2D; trace: ForwardTrace
           zg += recurrent[rRow + 2 * units + j] as number;
           zo += recurrent[rRow + 3 * units + j] as number;
         }
-        const i = 1 / (1 + Math.exp(-zi));
-        const f = 1 / (1 + Math.exp(-zf));
-        const g = Math.tanh(zg);
-        const o = 1 / (1 + Math.exp(-zo));
+        const i = sigmoid(zi);
+        const f = sigmoid(zf);
+        const g = tanh(zg);
+        const o = sigmoid(zo);
         const cOld = c[cRow + j] as number;
         const cell = f * cOld + i * g;
-        const tc = Math.tanh(cell);
+        const tc = tanh(cell);
         gates[zRow + j] = i;
         gates[zRow + units + j] = f;
         gates[zRow + 2 * units + j] = g;
