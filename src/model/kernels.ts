@@ -19,30 +19,27 @@ export interface Kernels {
 }
 
 /**
- * Transposes of the weights, shared by every use of a weight within one backward pass.
+ * Transposes of the weight variables, shared by every use of a weight within one backward pass.
  * A decoder weight is used once per output character; a fresh transpose each time costs the
  * transpose itself plus the matMul's weight packing (XNNPACK caches the packed form per
- * tensor): ~4-10 ms against ~0.5 ms for [8, 1024] x [1024, 671] on wasm. Keyed by the
- * weight's data; freed by releaseTransposes().
+ * tensor): ~4-10 ms against ~0.5 ms for [8, 1024] x [1024, 671] on wasm. One entry per
+ * variable, recomputed when the variable's data changes (an optimizer update); released by
+ * releaseTransposes() after each gradient computation so that they do not outlive it.
  */
-const transposes = new Map<object, tf.Tensor2D>();
-/** More distinct weights than any model has: a caller that never releases cannot grow it without bound. */
-const MAX_CACHED_TRANSPOSES = 256;
+const transposes = new Map<tf.Variable, { data: object; t: tf.Tensor2D }>();
 
-function transposeOf(w: tf.Tensor2D): tf.Tensor2D {
-  const key = w.dataId as object;
-  let t = transposes.get(key);
-  if (!t) {
-    if (transposes.size >= MAX_CACHED_TRANSPOSES) releaseTransposes();
-    t = tf.keep(tf.transpose(w));
-    transposes.set(key, t);
-  }
+function transposeOf(w: tf.Variable): tf.Tensor2D {
+  const cached = transposes.get(w);
+  if (cached && cached.data === w.dataId) return cached.t;
+  cached?.t.dispose();
+  const t = tf.keep(tf.transpose(w as tf.Tensor2D));
+  transposes.set(w, { data: w.dataId, t });
   return t;
 }
 
-/** Free the cached transposes (call after each gradient computation: the weights change). */
+/** Free the cached transposes. */
 export function releaseTransposes(): void {
-  for (const t of transposes.values()) t.dispose();
+  for (const { t } of transposes.values()) t.dispose();
   transposes.clear();
 }
 
@@ -50,17 +47,17 @@ export function releaseTransposes(): void {
 export function linearFast(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
   // Tensors the backward pass needs must go through `save` (the forward runs in its own tidy),
   // except a variable, which no tidy disposes: saving copies it (a copy of a decoder weight
-  // per output character), and the transpose cache is keyed by the variable's own data.
-  const isVariable = w instanceof tf.Variable;
+  // per output character), and its transpose is cached.
+  const variable = w instanceof tf.Variable ? w : undefined;
   const op = tf.customGrad((a, b, save) => {
-    (save as tf.GradSaveFunc)(isVariable ? [a as tf.Tensor] : [a as tf.Tensor, b as tf.Tensor]);
+    (save as tf.GradSaveFunc)(variable ? [a as tf.Tensor] : [a as tf.Tensor, b as tf.Tensor]);
     return {
       value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const xa = saved[0] as tf.Tensor2D;
-        const wb = isVariable ? w : (saved[1] as tf.Tensor2D);
         const dy2 = dy as tf.Tensor2D;
-        return [tf.matMul(dy2, transposeOf(wb)), tf.matMul(tf.transpose(xa), dy2)];
+        const wT = variable ? transposeOf(variable) : tf.transpose(saved[1] as tf.Tensor2D);
+        return [tf.matMul(dy2, wT), tf.matMul(tf.transpose(xa), dy2)];
       },
     };
   });

@@ -14,7 +14,7 @@ export interface LstmArgs {
   w: tf.Tensor2D;
   u: tf.Tensor2D;
   b: tf.Tensor1D;
-  /** [T*B, 1] with 1 for real frames and 0 for padding; undefined means all real. */
+  /** [T*B, 1] with exactly 1 for real frames and 0 for padding; undefined means all real. */
   mask?: tf.Tensor2D;
   /** Steps before this one are real in every utterance, so masking is skipped there (default 0). */
   realSteps?: number;
@@ -139,16 +139,18 @@ function lstmForward(args: LstmArgs): { output: tf.Tensor2D; trace: ForwardTrace
 export function lstmFast(args: LstmArgs): tf.Tensor2D {
   const { steps, batch, reverse } = args;
   const hasMask = args.mask !== undefined;
-  // The forward pass runs in its own tidy: tensors the backward pass reads go through `save`;
+  // The forward pass runs in its own tidy: tensors the backward pass reads go through `save`
+  // (which copies them), except the weights when they are variables (no tidy disposes those);
   // the traced gate values are plain arrays held by the closure.
+  const weightsKept = args.w instanceof tf.Variable && args.u instanceof tf.Variable;
   const op = tf.customGrad((...inputs) => {
     const [x, w, u, b] = inputs as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
     const mask = hasMask ? (inputs[4] as tf.Tensor2D) : undefined;
     const save = inputs[inputs.length - 1] as tf.GradSaveFunc;
     const { output, trace } = lstmForward({ ...args, x, w, u, b, mask });
-    save([x, w, u]);
+    save(weightsKept ? [x] : [x, w, u]);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
-      const [sx, sw, su] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+      const [sx, sw, su] = (weightsKept ? [saved[0], args.w, args.u] : saved) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
       const units = su.shape[0];
       const cells = batch * units;
       const dOut = dy.dataSync() as Float32Array;
@@ -206,7 +208,7 @@ export function lstmFast(args: LstmArgs): tf.Tensor2D {
       const dw = tf.matMul(tf.transpose(sx), dZt);
       const du = tf.matMul(tf.transpose(hPrev), dZt);
       const db = tf.sum(dZt, 0);
-      return hasMask ? [dx, dw, du, db, tf.zeros([steps * batch, 1])] : [dx, dw, du, db];
+      return mask ? [dx, dw, du, db, tf.zerosLike(mask)] : [dx, dw, du, db];
     };
     return { value: output, gradFunc };
   });
