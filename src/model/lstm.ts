@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { sigmoid, tanh } from './activations.js';
+import { saveForBackward, transposeOf } from './backward.js';
 
 export interface LstmArgs {
   x: tf.Tensor2D;
@@ -139,22 +140,19 @@ function lstmForward(args: LstmArgs): { output: tf.Tensor2D; trace: ForwardTrace
 export function lstmFast(args: LstmArgs): tf.Tensor2D {
   const { steps, batch, reverse } = args;
   const hasMask = args.mask !== undefined;
-  // The forward pass runs in its own tidy: tensors the backward pass reads go through `save`
-  // (which copies them), except the weights when they are variables (no tidy disposes those);
-  // the traced gate values are plain arrays held by the closure.
-  const weightsKept = args.w instanceof tf.Variable && args.u instanceof tf.Variable;
+  // The traced gate values are plain arrays held by the closure; the tensors go through saveForBackward.
   const op = tf.customGrad((...inputs) => {
     const [x, w, u, b] = inputs as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
     const mask = hasMask ? (inputs[4] as tf.Tensor2D) : undefined;
     const save = inputs[inputs.length - 1] as tf.GradSaveFunc;
     const { output, trace } = lstmForward({ ...args, x, w, u, b, mask });
-    save(weightsKept ? [x] : [x, w, u]);
+    const restore = saveForBackward(save, [x, w, u]);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
-      const [sx, sw, su] = (weightsKept ? [saved[0], args.w, args.u] : saved) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+      const [sx, sw, su] = restore(saved) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
       const units = su.shape[0];
       const cells = batch * units;
       const dOut = dy.dataSync() as Float32Array;
-      const uT = tf.transpose(su);
+      const uT = transposeOf(su);
       const zBlock = batch * 4 * units;
       const dZ = new Float32Array(steps * zBlock);
       // Gradient reaching h and c from the step after.
@@ -204,7 +202,7 @@ export function lstmFast(args: LstmArgs): tf.Tensor2D {
       });
       const dZt = tf.tensor2d(dZ, [steps * batch, 4 * units]);
       const hPrev = tf.tensor2d(trace.hPrev, [steps * batch, units]);
-      const dx = tf.matMul(dZt, tf.transpose(sw));
+      const dx = tf.matMul(dZt, transposeOf(sw));
       const dw = tf.matMul(tf.transpose(sx), dZt);
       const du = tf.matMul(tf.transpose(hPrev), dZt);
       const db = tf.sum(dZt, 0);

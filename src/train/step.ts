@@ -1,7 +1,7 @@
 /** One optimization step: gradients of the sequence loss, global-norm clipping, Adam. */
 import * as tf from '@tensorflow/tfjs';
 import type { Frames } from '../model/batch.js';
-import { releaseTransposes } from '../model/kernels.js';
+import { releaseTransposes } from '../model/backward.js';
 import type { LossOptions, Seq2Seq } from '../model/seq2seq.js';
 import type { Adam } from './adam.js';
 
