@@ -1,6 +1,7 @@
 /**
- * What the hand-written backward passes (kernels.ts, lstm.ts) share: keeping their inputs for the
- * backward pass without copying weight variables, and one transpose per weight per backward pass.
+ * What the hand-written kernels (kernels.ts, lstm.ts, decoder-train.ts) share: keeping their inputs
+ * for the backward pass without copying weight variables, one transpose per weight per backward
+ * pass, and products of values held in JS with a weight.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -44,4 +45,24 @@ export function transposeOf(w: tf.Tensor2D): tf.Tensor2D {
 export function releaseTransposes(): void {
   for (const { t } of transposes.values()) t.dispose();
   transposes.clear();
+}
+
+/** values (row-major, `rows` rows) @ m for a state held in JS: one tensor in, one matMul, values out. */
+export function timesMatrix(values: Float32Array, rows: number, m: tf.Tensor2D): Float32Array {
+  const v = tf.tensor2d(values, [rows, values.length / rows]);
+  const product = tf.matMul(v, m);
+  const out = product.dataSync() as Float32Array;
+  tf.dispose([v, product]);
+  return out;
+}
+
+/**
+ * x^T @ dy ([N, P] and [N, Q] -> [P, Q]), the weight gradient of y = x @ w, via explicit transposes
+ * (matMul's transpose flags take a path 10-40x slower on wasm). The wasm matMul packs its
+ * right-hand operand anew for every fresh tensor (~15 ms for [4800, 512]), so the narrower of
+ * the two goes on the right: (dy^T @ x)^T when dy is wider than x.
+ */
+export function weightGradient(x: tf.Tensor2D, dy: tf.Tensor2D): tf.Tensor2D {
+  if (dy.shape[1] <= x.shape[1]) return tf.tidy(() => tf.matMul(tf.transpose(x), dy));
+  return tf.tidy(() => tf.transpose(tf.matMul(tf.transpose(dy), x)) as tf.Tensor2D);
 }

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { sigmoid, tanh } from './activations.js';
-import { saveForBackward, transposeOf } from './backward.js';
+import { saveForBackward, timesMatrix, transposeOf, weightGradient } from './backward.js';
 
 export interface LstmArgs {
   x: tf.Tensor2D;
@@ -41,15 +41,6 @@ interface ForwardTrace {
   hPrev: Float32Array;
   /** 1 at real frames, 0 at padding [T*B] (all 1 without a mask). */
   real: Float32Array;
-}
-
-/** (1 x rows) @ u for a state held in JS: one tensor in, one matMul, values out. */
-function timesMatrix(values: Float32Array, rows: number, m: tf.Tensor2D): Float32Array {
-  const v = tf.tensor2d(values, [rows, values.length / rows]);
-  const product = tf.matMul(v, m);
-  const out = product.dataSync() as Float32Array;
-  tf.dispose([v, product]);
-  return out;
 }
 
 /**
@@ -203,8 +194,8 @@ export function lstmFast(args: LstmArgs): tf.Tensor2D {
       const dZt = tf.tensor2d(dZ, [steps * batch, 4 * units]);
       const hPrev = tf.tensor2d(trace.hPrev, [steps * batch, units]);
       const dx = tf.matMul(dZt, transposeOf(sw));
-      const dw = tf.matMul(tf.transpose(sx), dZt);
-      const du = tf.matMul(tf.transpose(hPrev), dZt);
+      const dw = weightGradient(sx, dZt);
+      const du = weightGradient(hPrev, dZt);
       const db = tf.sum(dZt, 0);
       return mask ? [dx, dw, du, db, tf.zerosLike(mask)] : [dx, dw, du, db];
     };

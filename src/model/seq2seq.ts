@@ -46,6 +46,13 @@ export interface LossResult {
   sampledInputs: number;
 }
 
+/** The index of the largest value in row `row` of a row-major [rows, cols] array (the first, on ties). */
+function argMaxRow(values: Float32Array, row: number, cols: number): number {
+  let best = 0;
+  for (let j = 1; j < cols; j++) if ((values[row * cols + j] as number) > (values[row * cols + best] as number)) best = j;
+  return best;
+}
+
 export class Seq2Seq {
   constructor(
     readonly config: ModelConfig,
@@ -99,35 +106,26 @@ export class Seq2Seq {
     const steps = Math.max(...targets.map((t) => t.length)) + 1; // + end symbol
     const enc = this.encode(utterances);
     const mem = this.memory(enc);
-    let state = this.initialState(mem);
-
     const targetAt = (b: number, t: number): number => {
       const seq = targets[b] as readonly number[];
       return t < seq.length ? (seq[t] as number) : t === seq.length ? EOS : -1;
     };
     if (opts.teacherForcing < 1 && opts.samplingSeeds?.length !== batch) throw new Error('scheduled sampling needs one sampling seed per utterance');
     const coins: Rng[] = opts.teacherForcing < 1 ? (opts.samplingSeeds as readonly number[]).map((s) => makeRng(s)) : [];
-    let input = this.oneHot(new Array(batch).fill(SOS));
-    const allLogits: tf.Tensor2D[] = [];
     let sampledInputs = 0;
-    for (let t = 0; t < steps; t++) {
-      const out = this.step(mem, state, input);
-      state = out.state;
-      allLogits.push(out.logits);
-      if (t === steps - 1) break;
-      // Next input: the true character t, or this step's prediction.
-      const truth = this.oneHot(targets.map((_, b) => Math.max(0, targetAt(b, t))));
-      const useTruth = targets.map((_, b) => (opts.teacherForcing >= 1 ? 1 : (coins[b] as Rng)() < opts.teacherForcing ? 1 : 0));
-      const sampled = useTruth.reduce((n: number, u, b) => n + (u === 0 && targetAt(b, t) >= 0 ? 1 : 0), 0);
-      if (useTruth.every((u) => u === 1)) {
-        input = truth;
-      } else {
-        sampledInputs += sampled;
-        const predicted = tf.oneHot(tf.argMax(out.logits, 1), vocab).toFloat() as tf.Tensor2D;
-        const m = tf.tensor2d(useTruth, [batch, 1]);
-        input = tf.add(tf.mul(m, truth), tf.mul(tf.sub(1, m), predicted)) as tf.Tensor2D;
-      }
-    }
+    // The next input: the true character t, or (scheduled sampling) step t's most likely output.
+    const next = (t: number, logits: () => Float32Array): number[] => {
+      const useTruth = targets.map((_, b) => opts.teacherForcing >= 1 || (coins[b] as Rng)() < opts.teacherForcing);
+      return useTruth.map((truth, b) => {
+        if (truth) return Math.max(0, targetAt(b, t));
+        if (targetAt(b, t) >= 0) sampledInputs++;
+        return argMaxRow(logits(), b, vocab);
+      });
+    };
+    const allLogits = this.kernels.decodeTraining(
+      { cfg: this.config, params: this.params, mem, init: this.initialState(mem), steps, first: new Array(batch).fill(SOS), next },
+      this.kernels,
+    );
 
     // Targets and padding mask, step-major to match the concatenated logits.
     const smoothing = opts.labelSmoothing ?? 0;
@@ -143,7 +141,7 @@ export class Seq2Seq {
         dist[row + y] = (dist[row + y] as number) + 1 - smoothing;
       }
     }
-    const logProbs = tf.logSoftmax(tf.concat(allLogits, 0));
+    const logProbs = tf.logSoftmax(allLogits);
     const total = tf.sum(tf.mul(tf.tensor2d(dist, [steps * batch, vocab]), logProbs));
     const attentionLoss = tf.div(tf.neg(total), tokens) as tf.Scalar;
     const ctcWeight = opts.ctcWeight ?? 0;
