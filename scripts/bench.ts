@@ -681,6 +681,15 @@ const dataParallelBenchmark: Benchmark = {
       record('one.compute', t1 - t0);
       record('one.apply', performance.now() - t1);
     };
+    // A shard's gradients with the other cores idle: against the shard times of a parallel step,
+    // this shows how much the cores slow each other when all compute.
+    const shardData = { frames: data.frames.slice(0, TRAIN.batch / workers), targets: data.targets.slice(0, TRAIN.batch / workers) };
+    const shardAlone = async (): Promise<void> => {
+      const t0 = performance.now();
+      const g = tidyKeep(() => computeGradients(oneModel, shardData.frames, shardData.targets, { ...options, samplingSeeds: seeds(shardData.targets.length) }));
+      record('shard.alone', performance.now() - t0);
+      tf.dispose(Object.values(g.grads));
+    };
     const pool = await GradientPool.start(workers, manyModel, manyAdam, ctx.backend.name);
     const parallel = async (): Promise<void> => {
       const g = await pool.compute(data.frames, data.targets, seeds(), options);
@@ -708,6 +717,7 @@ const dataParallelBenchmark: Benchmark = {
         await fn();
         times[key].push((performance.now() - t0) / 1000);
       }
+      await shardAlone();
     }
     await pool.close();
     // The replicas' weight checksum runs every 10th step in training (on every replica at once).
@@ -727,10 +737,16 @@ const dataParallelBenchmark: Benchmark = {
       return { key: `parallel.phase.${key}.ms`, label: `Data-parallel step: ${label}`, value: median(xs), unit: 'ms', digits: 1, samples: xs, detail: `min ${fmt(Math.min(...xs), 1)} ms; ${detail}` };
     };
     const shard = `${TRAIN.batch / workers} of ${TRAIN.batch} utterances`;
+    // The limit of this design on this machine: the ratio if exchanging gradients and the update cost nothing.
+    const slowestShard = Math.max(median(phases['main.compute'] ?? []), median(phases['worker.compute'] ?? []));
+    const ceiling = median(phases['one.compute'] ?? []) / slowestShard;
+    const slowdown = slowestShard / median(phases['shard.alone'] ?? []);
     return [
       { key: 'parallel.1.utts_per_s', label: 'Training throughput, 1 worker', value: one, unit: 'utt/s', digits: 2, samples: times.one, detail: `median step ${fmt(median(times.one), 2)} s for ${TRAIN.batch} utterances; load ${fmt(load1(), 2)}` },
       { key: `parallel.${workers}.utts_per_s`, label: `Training throughput, ${workers} workers`, value: many, unit: 'utt/s', digits: 2, samples: times.many, detail: `median step ${fmt(median(times.many), 2)} s (this thread + ${workers - 1} worker threads, replicas updated in place); load ${fmt(load1(), 2)}` },
       { key: 'parallel.ratio', label: `Throughput ratio, ${workers} workers / 1`, value: many / one, unit: 'x', digits: 2, target: { op: '>=', value: 1.35 }, detail: `on ${os.availableParallelism()} cores, same ${TRAIN.batch}-utterance batch split ${workers} ways` },
+      { key: 'parallel.ceiling', label: `Ceiling: ratio if the exchange and update were free`, value: ceiling, unit: 'x', digits: 2, detail: `whole-batch gradients on one core / the slower shard's gradients while all ${workers} cores compute` },
+      { key: 'parallel.contention', label: 'Slow-down of a shard when all cores compute', value: slowdown, unit: 'x', digits: 2, detail: `the slower shard in a parallel step / the same-size shard computed with the other cores idle (${fmt(median(phases['shard.alone'] ?? []), 0)} ms)` },
       { key: `parallel.${workers}.wide.utts_per_s`, label: `Training throughput, ${workers} workers, ${TRAIN.batch} utterances each`, value: wideRate, unit: 'utt/s', digits: 2, samples: times.wide, detail: `median step ${fmt(median(times.wide), 2)} s for ${workers * TRAIN.batch} utterances (batch size per worker, the DDP convention)` },
       { key: 'parallel.wide.ratio', label: `Throughput ratio, ${workers} workers with a batch each / 1`, value: wideRate / one, unit: 'x', digits: 2, detail: 'the global batch grows with the workers' },
       phase('one.compute', '1 worker: gradients of the whole batch', `${TRAIN.batch} utterances`),
