@@ -29,5 +29,5 @@ if [ ! -f "$RUN/checkpoint.json" ] && [ -f checkpoints/default/checkpoint.json ]
 fi
 resume=()
 [ -f "$RUN/checkpoint.json" ] && resume=(--resume)
-exec node bin/koe.js train --train "$CORPUS/train.jsonl" --valid "$CORPUS/valid.jsonl" --out "$RUN" \
+exec node --single-threaded-gc bin/koe.js train --train "$CORPUS/train.jsonl" --valid "$CORPUS/valid.jsonl" --out "$RUN" \
   --config scripts/recipes/default-model.json --workers "${WORKERS:-$(nproc)}" "${resume[@]}"

@@ -62,6 +62,10 @@ export function registerTrain(program: Command): void {
       if (opts.epochs !== undefined) overrides.epochs = opts.epochs;
       if (opts.maxSteps !== undefined) overrides.maxSteps = opts.maxSteps;
       if (!opts.quiet) process.stderr.write(`koe train: backend ${backend.name}\n`);
+      if (opts.workers > 1 && !process.execArgv.includes('--single-threaded-gc') && !opts.quiet) {
+        // (bin/koe.js sets it: its garbage-collector threads would compete with the training workers.)
+        process.stderr.write('koe train: node runs without --single-threaded-gc; data-parallel training is ~10-20% slower\n');
+      }
       const controller = new AbortController();
       const onSignal = (): void => {
         if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED);
