@@ -106,5 +106,35 @@ describe('hand-written gradients', () => {
     fast.dispose();
     reference.dispose();
   });
+
+  // The hand-written training decoder keeps its trace only when a backward pass may follow; the
+  // validation loss (no gradient tape) takes the other path and must give the same loss.
+  for (const attention of ['location', 'additive'] as const) {
+    it(`give the same loss with and without a gradient tape, feed the same sampled inputs, and leak no tensors (${attention} attention)`, () => {
+      const cfg: ModelConfig = { ...small, attention };
+      const fast = Seq2Seq.create(cfg, 9);
+      const reference = Seq2Seq.create(cfg, 9, referenceKernels);
+      const frames = randomFrames([13, 9, 16], small.inputDim, 7);
+      const targets = [[3, 4, 5, 6], [7, 8], [9, 10, 11, 12, 13]];
+      const opts = { teacherForcing: 0.5, samplingSeeds: [11, 12, 13], labelSmoothing: 0.1 };
+      const before = tf.memory().numTensors;
+      const withTape = computeGradients(fast, frames, targets, opts);
+      tf.dispose(Object.values(withTape.grads));
+      const withoutTape = tf.tidy(() => {
+        const r = fast.loss(frames, targets, opts);
+        return { loss: r.loss.dataSync()[0] as number, sampled: r.sampledInputs };
+      });
+      const referenceResult = computeGradients(reference, frames, targets, opts);
+      tf.dispose(Object.values(referenceResult.grads));
+      expect(tf.memory().numTensors).toBe(before);
+      expect(withoutTape.loss).toBe(withTape.loss);
+      expect(withoutTape.sampled).toBe(withTape.sampledInputs);
+      expect(withTape.sampledInputs).toBeGreaterThan(0);
+      expect(withTape.sampledInputs).toBe(referenceResult.sampledInputs);
+      expect(Math.abs(withTape.loss - referenceResult.loss)).toBeLessThan(1e-5);
+      fast.dispose();
+      reference.dispose();
+    });
+  }
 });
 

@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { sigmoid, tanh } from './activations.js';
 import { saveForBackward, timesMatrix, transposeOf, weightGradient } from './backward.js';
 import type { ModelConfig } from './config.js';
-import { decoderStep, type AttentionMemory, type DecoderState } from './decoder.js';
+import { decoderStep, oneHotInputs, type AttentionMemory, type DecoderState } from './decoder.js';
 import type { Kernels } from './kernels.js';
 import type { ModelParams } from './params.js';
 import { valuesOf } from '../util/tidy.js';
@@ -23,14 +23,15 @@ export interface TrainingDecodeArgs {
   cfg: ModelConfig;
   params: ModelParams;
   mem: AttentionMemory;
+  /** The state before the first character (its alignment is a constant: it gets no gradient). */
   init: DecoderState;
   /** Characters to decode (targets + end symbol). */
   steps: number;
   /** Symbol ids fed at the first step (the start symbol). */
   first: readonly number[];
   /**
-   * The symbol ids fed at step t + 1, given access to step t's logits (row-major [B, V]); not
-   * called after the last step. Reading the logits is only needed for scheduled sampling.
+   * The symbol ids fed at step t + 1, given access to step t's logits (row-major [B, V], read
+   * only); not called after the last step. Reading the logits is only needed for scheduled sampling.
    */
   next(t: number, logits: () => Float32Array): readonly number[];
 }
@@ -38,22 +39,18 @@ export interface TrainingDecodeArgs {
 /** Logits of every step, step-major [steps * B, V] (row t*B + b). */
 export type TrainingDecode = (args: TrainingDecodeArgs, kernels: Kernels) => tf.Tensor2D;
 
-function oneHot(ids: readonly number[], vocab: number): tf.Tensor2D {
-  return tf.oneHot(tf.tensor1d(ids as number[], 'int32'), vocab).toFloat() as tf.Tensor2D;
-}
-
 /** The plain version: the inference step in a loop, with automatic gradients. */
 export const decodeTrainingReference: TrainingDecode = (args, kernels) => {
   const { cfg, params, mem, steps } = args;
   let state = args.init;
-  let input = oneHot(args.first, cfg.vocabSize);
+  let input = oneHotInputs(args.first, cfg.vocabSize);
   const logits: tf.Tensor2D[] = [];
   for (let t = 0; t < steps; t++) {
     const out = decoderStep(cfg, params, kernels, mem, state, input);
     state = out.state;
     logits.push(out.logits);
     let values: Float32Array | undefined;
-    if (t < steps - 1) input = oneHot(args.next(t, () => (values ??= out.logits.dataSync() as Float32Array)), cfg.vocabSize);
+    if (t < steps - 1) input = oneHotInputs(args.next(t, () => (values ??= out.logits.dataSync() as Float32Array)), cfg.vocabSize);
   }
   return tf.concat(logits, 0);
 };
@@ -232,7 +229,10 @@ function columnSums(values: Float32Array, rows: number): Float32Array {
 /** The hand-written version (see the module comment). */
 export const decodeTrainingFast: TrainingDecode = (args) => {
   const { cfg, params, mem, steps: S } = args;
-  const location = mem.windows !== undefined;
+  // (mem.windows, the alignment unfolding as a matrix, is decoderStep's; this path unfolds in JS.)
+  const location = cfg.attention === 'location';
+  // Whether a backward pass may follow (the loss inside tf.variableGrads, not the validation loss).
+  const recording = tf.engine().isTapeOn();
   const weights = ['dec.w', 'dec.b', 'att.wq', 'att.v', 'out.w1', 'out.b1', 'out.w2', 'out.b2', ...(location ? ['att.wloc'] : [])].map((n) => params.get(n));
   const op = tf.customGrad((...inputs) => {
     const save = inputs[inputs.length - 1] as tf.GradSaveFunc;
@@ -253,6 +253,9 @@ export const decodeTrainingFast: TrainingDecode = (args) => {
     ];
     const wloc = location ? (inputs[13] as tf.Tensor2D) : undefined;
     const [B, T, D] = states.shape;
+    // Without a gradient to come (e.g. the validation loss) the trace is scratch space for one step.
+    const slots = recording ? S : 1;
+    const slot = (values: Float32Array, t: number): Float32Array => stepOf(values, recording ? t : 0, slots);
     const A = cfg.attentionDim;
     const H = cfg.decoderUnits;
     const V = cfg.vocabSize;
@@ -266,15 +269,15 @@ export const decodeTrainingFast: TrainingDecode = (args) => {
     const b1V = b1.dataSync() as Float32Array;
     const b2V = b2.dataSync() as Float32Array;
     const trace: DecoderTrace = {
-      x: new Float32Array(S * B * X),
-      gates: new Float32Array(S * B * 4 * H),
-      tanhC: new Float32Array(S * B * H),
-      cPrev: new Float32Array(S * B * H),
-      hc: new Float32Array(S * B * (H + D)),
-      hidden: new Float32Array(S * B * O),
-      sigmoid: new Float32Array(S * B * T * A),
+      x: new Float32Array(slots * B * X),
+      gates: new Float32Array(slots * B * 4 * H),
+      tanhC: new Float32Array(slots * B * H),
+      cPrev: new Float32Array(slots * B * H),
+      hc: new Float32Array(slots * B * (H + D)),
+      hidden: new Float32Array(slots * B * O),
+      sigmoid: new Float32Array(slots * B * T * A),
       alignment: new Float32Array(S * B * T),
-      windows: new Float32Array(S * B * T * K),
+      windows: new Float32Array(slots * B * T * K),
     };
     const logitsAll = new Float32Array(S * B * V);
     // tanh(p) = 2 sigmoid(2p) - 1, and the sigmoid is the fast one on wasm: scaling the three
@@ -282,47 +285,49 @@ export const decodeTrainingFast: TrainingDecode = (args) => {
     const keys2 = tf.mul(keys, 2);
     const wq2 = tf.mul(wq, 2) as tf.Tensor2D;
     const wloc2 = wloc ? (tf.mul(wloc, 2) as tf.Tensor2D) : undefined;
-    let h = h0.dataSync().slice() as Float32Array;
-    let c = c0.dataSync().slice() as Float32Array;
-    let ctx = ctx0.dataSync().slice() as Float32Array;
-    let alignment = mem.uniform.dataSync().slice() as Float32Array;
+    // (Read only: each step makes new h, c, context and alignment arrays.)
+    let h = h0.dataSync() as Float32Array;
+    let c = c0.dataSync() as Float32Array;
+    let ctx = ctx0.dataSync() as Float32Array;
+    let alignment = args.init.alignment.dataSync() as Float32Array;
     let ids = args.first;
     for (let t = 0; t < S; t++) {
       // LSTM cell on [one-hot input, previous context, previous h].
-      const x = stepOf(trace.x, t, S);
+      const x = slot(trace.x, t);
+      if (!recording) x.fill(0);
       for (let b = 0; b < B; b++) {
         x[b * X + (ids[b] as number)] = 1;
         x.set(ctx.subarray(b * D, (b + 1) * D), b * X + V);
         x.set(h.subarray(b * H, (b + 1) * H), b * X + V + D);
       }
-      stepOf(trace.cPrev, t, S).set(c);
+      slot(trace.cPrev, t).set(c);
       const cPrev = c;
       h = new Float32Array(B * H);
       c = new Float32Array(B * H);
-      cellForward(timesMatrix(x, B, wDec), bDecV, cPrev, stepOf(trace.gates, t, S), stepOf(trace.tanhC, t, S), h, c, H);
+      cellForward(timesMatrix(x, B, wDec), bDecV, cPrev, slot(trace.gates, t), slot(trace.tanhC, t), h, c, H);
       // Attention: s = sigmoid(2 pre), pre = keys + h Wq [+ windows Wloc]; scores tanh(pre) v = 2 s v - sum(v).
       const previous = alignment;
       alignment = stepOf(trace.alignment, t, S);
       const sv = valuesOf(() => {
         let pre2: tf.Tensor = tf.add(keys2, tf.reshape(tf.matMul(tf.tensor2d(h, [B, H]), wq2), [B, 1, A]));
         if (wloc2) {
-          const win = stepOf(trace.windows, t, S);
+          const win = slot(trace.windows, t);
           unfoldWindows(previous, B, T, K, win);
           pre2 = tf.add(pre2, tf.reshape(tf.matMul(tf.tensor2d(win, [B * T, K]), wloc2), [B, T, A]));
         }
         const sig = tf.reshape(tf.sigmoid(pre2), [B * T, A]) as tf.Tensor2D;
-        stepOf(trace.sigmoid, t, S).set(sig.dataSync() as Float32Array);
+        slot(trace.sigmoid, t).set(sig.dataSync() as Float32Array);
         return tf.matMul(sig, v);
       });
       softmaxScores(sv, vSum, maskBias, alignment, T);
       ctx = valuesOf(() => tf.matMul(tf.tensor3d(alignment, [B, 1, T]), states));
       // Output layer: tanh([h, context] W1 + b1) W2 + b2.
-      const hc = stepOf(trace.hc, t, S);
+      const hc = slot(trace.hc, t);
       for (let b = 0; b < B; b++) {
         hc.set(h.subarray(b * H, (b + 1) * H), b * (H + D));
         hc.set(ctx.subarray(b * D, (b + 1) * D), b * (H + D) + H);
       }
-      const hidden = stepOf(trace.hidden, t, S);
+      const hidden = slot(trace.hidden, t);
       hidden.set(timesMatrix(hc, B, w1));
       addBias(hidden, b1V, true);
       const logits = stepOf(logitsAll, t, S);
@@ -331,8 +336,9 @@ export const decodeTrainingFast: TrainingDecode = (args) => {
       if (t < S - 1) ids = args.next(t, () => logits);
     }
     tf.dispose([keys2, wq2, ...(wloc2 ? [wloc2] : [])]);
-    // The encoder states are read back as values: a tensor input is gone by the backward pass unless saved.
-    const statesV = states.dataSync() as Float32Array;
+    // The backward pass reads the encoder states as values: tensor inputs are not guaranteed to be
+    // alive by then unless saved (and saving copies them).
+    const statesV = recording ? (states.dataSync() as Float32Array) : new Float32Array(0);
     const restore = saveForBackward(save, [wDec, wq, w1, w2, ...(wloc ? [wloc] : [])]);
 
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
@@ -420,7 +426,7 @@ export const decodeTrainingFast: TrainingDecode = (args) => {
           tf.tensor1d(columnSums(dLogits, N)),
         ];
         // (dPres runs from the last step to the first: reversed, it is step-major like the windows.)
-        if (location) out.push(weightGradient(tf.tensor2d(trace.windows, [N * T, K]), tf.concat(dPres.reverse(), 0) as tf.Tensor2D));
+        if (location) out.push(weightGradient(tf.tensor2d(trace.windows, [N * T, K]), tf.concat([...dPres].reverse(), 0) as tf.Tensor2D));
         return out;
       });
       tf.dispose([...dPres, statesT, v4]);

@@ -114,6 +114,11 @@ function attend(cfg: ModelConfig, params: ModelParams, kernels: Kernels, mem: At
   return tf.softmax(tf.add(scores, mem.maskBias)) as tf.Tensor2D;
 }
 
+/** The decoder's input: one-hot rows [B, V] for a list of symbol ids. */
+export function oneHotInputs(ids: readonly number[], vocab: number): tf.Tensor2D {
+  return tf.oneHot(tf.tensor1d(ids as number[], 'int32'), vocab).toFloat() as tf.Tensor2D;
+}
+
 /** Advance the decoder by one character; `input` is the previous character as one-hot [B, V]. */
 export function decoderStep(
   cfg: ModelConfig,

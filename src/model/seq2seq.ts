@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { makeRng, type Rng } from '../util/rng.js';
 import { validateModelConfig, type ModelConfig } from './config.js';
 import { packFeatures, type Frames } from './batch.js';
-import { decoderStep, initialState, prepareMemory, type AttentionMemory, type DecoderState, type StepResult } from './decoder.js';
+import { decoderStep, initialState, oneHotInputs, prepareMemory, type AttentionMemory, type DecoderState, type StepResult } from './decoder.js';
 import { ctcLossTensor } from './ctc.js';
 import { encode, type EncoderOutput, type LayerOutput } from './encoder.js';
 import { fastKernels, type Kernels } from './kernels.js';
@@ -90,7 +90,7 @@ export class Seq2Seq {
 
   /** One-hot rows for a list of symbol ids. */
   oneHot(ids: readonly number[]): tf.Tensor2D {
-    return tf.oneHot(tf.tensor1d(ids as number[], 'int32'), this.config.vocabSize).toFloat() as tf.Tensor2D;
+    return oneHotInputs(ids, this.config.vocabSize);
   }
 
   /**
