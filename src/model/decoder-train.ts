@@ -362,7 +362,14 @@ export const decodeTrainingFast: TrainingDecode = (args) => {
       const wDecT = transposeOf(sDec as tf.Tensor2D);
       const statesT = tf.tidy(() => tf.transpose(tf.tensor3d(statesV, [B, T, D]), [0, 2, 1])) as tf.Tensor3D;
       const v4 = tf.tensor1d(vV.map((x) => 4 * x));
-      const dPres: tf.Tensor[] = [];
+      // Running sums over steps (kept between the steps' tidy scopes): the keys' and Wloc's gradients.
+      let dKeys = tf.keep(tf.zeros([B * T, A]));
+      let dWloc = location ? tf.keep(tf.zeros([K, A])) : undefined;
+      const accumulate = (sum: tf.Tensor, x: tf.Tensor): tf.Tensor => {
+        const next = tf.keep(tf.add(sum, x));
+        sum.dispose();
+        return next;
+      };
       // Gradients carried to the step before: into its h, c, context (LSTM input) and alignment (location).
       let dhLater: Float32Array = new Float32Array(B * H);
       let dcLater: Float32Array = new Float32Array(B * H);
@@ -382,7 +389,8 @@ export const decodeTrainingFast: TrainingDecode = (args) => {
           const sig = tf.tensor2d(stepOf(trace.sigmoid, t, S), [B * T, A]);
           const ds = tf.tensor2d(dScores, [B * T, 1]);
           const dPre = tf.mul(tf.mul(ds, v4), tf.mul(sig, tf.sub(1, sig))) as tf.Tensor2D;
-          dPres.push(tf.keep(dPre));
+          dKeys = accumulate(dKeys, dPre);
+          if (dWloc) dWloc = accumulate(dWloc, weightGradient(tf.tensor2d(stepOf(trace.windows, t, S), [B * T, K]), dPre));
           dq.set(tf.sum(tf.reshape(dPre, [B, T, A]), 1).dataSync() as Float32Array);
           // dv = sum of dscore tanh(pre) = 2 (dscore . s) - sum(dscore).
           const dsS = tf.matMul(tf.reshape(ds, [1, B * T]), sig).dataSync();
@@ -405,13 +413,12 @@ export const decodeTrainingFast: TrainingDecode = (args) => {
         dcLater = dc;
       }
       const grads = tf.tidy(() => {
-        // Sums over steps as one op each: dKeys = sum of dpre; dStates[b] = alignment[b]^T dContext[b] over steps.
-        const dKeys = tf.reshape(tf.addN(dPres), [B, T, A]);
+        // dStates[b] = alignment[b]^T dContext[b] over all steps, as one batched product.
         const alignBTS = tf.transpose(tf.tensor3d(swapLeadingAxes(trace.alignment, S, B), [B, S, T]), [0, 2, 1]);
         const dStates = tf.matMul(alignBTS, tf.tensor3d(swapLeadingAxes(dCtx, S, B), [B, S, D]));
         const out: tf.Tensor[] = [
           dStates,
-          dKeys,
+          tf.reshape(dKeys, [B, T, A]),
           tf.tensor2d(dhLater, [B, H]),
           tf.tensor2d(dcLater, [B, H]),
           tf.tensor2d(dCtxLater, [B, D]),
@@ -425,11 +432,10 @@ export const decodeTrainingFast: TrainingDecode = (args) => {
           outerSum(trace.hidden, dLogits, N),
           tf.tensor1d(columnSums(dLogits, N)),
         ];
-        // (dPres runs from the last step to the first: reversed, it is step-major like the windows.)
-        if (location) out.push(weightGradient(tf.tensor2d(trace.windows, [N * T, K]), tf.concat([...dPres].reverse(), 0) as tf.Tensor2D));
+        if (dWloc) out.push(tf.clone(dWloc));
         return out;
       });
-      tf.dispose([...dPres, statesT, v4]);
+      tf.dispose([dKeys, ...(dWloc ? [dWloc] : []), statesT, v4]);
       return grads;
     };
     return { value: tf.tensor2d(logitsAll, [S * B, V]), gradFunc };
