@@ -5,8 +5,8 @@
  *    (~40 forward and ~190 backward kernel calls per character on wasm);
  *  - `decodeTrainingFast`: one custom-gradient op over all characters with a hand-written
  *    backward pass. The attention's [B, T', A] work and the matrix products run as tensor ops;
- *    the LSTM gates, the softmax and the output layer's tanh run in plain JS; the weight
- *    gradients are one product each over all characters at the end (~15 forward and ~12
+ *    the LSTM gates, the softmax and the output layer's tanh run in plain JS; most weight
+ *    gradients are one product each over all characters at the end (~15 forward and ~20
  *    backward kernel calls per character). Its training step (reference shape, 16 utterances)
  *    is ~1.2-1.3x faster than with the automatic decoder gradients.
  */
