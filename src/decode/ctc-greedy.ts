@@ -8,6 +8,7 @@ import type { Frames } from '../model/batch.js';
 import { CTC_BLANK } from '../model/ctc.js';
 import type { Seq2Seq } from '../model/seq2seq.js';
 import type { Vocabulary } from '../model/vocab.js';
+import { argMaxRow } from '../util/argmax.js';
 import { confidenceOf, type Hypothesis } from './hypothesis.js';
 
 /**
@@ -22,8 +23,7 @@ export function bestPath(logProbs: Float32Array, batch: number, vocab: number, l
     let previous = blank;
     for (let t = 0; t < frames; t++) {
       const row = (t * batch + b) * vocab;
-      let best = 0;
-      for (let k = 1; k < vocab; k++) if ((logProbs[row + k] as number) > (logProbs[row + best] as number)) best = k;
+      const best = argMaxRow(logProbs, t * batch + b, vocab);
       const p = logProbs[row + best] as number;
       logProb += p;
       if (best !== blank && best !== previous) {

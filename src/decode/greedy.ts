@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Frames } from '../model/batch.js';
 import { disposeMemory, disposeState } from '../model/decoder.js';
+import { argMaxRow } from '../util/argmax.js';
 import { tidyKeep } from '../util/tidy.js';
 import type { Seq2Seq } from '../model/seq2seq.js';
 import { EOS, SOS, type Vocabulary } from '../model/vocab.js';
@@ -39,8 +40,7 @@ export function greedyDecode(
     const vocabSize = model.config.vocabSize;
     previous = previous.map((_, b) => {
       if (done[b]) return EOS;
-      let best = 0;
-      for (let v = 1; v < vocabSize; v++) if ((lp[b * vocabSize + v] as number) > (lp[b * vocabSize + best] as number)) best = v;
+      const best = argMaxRow(lp, b, vocabSize);
       const p = lp[b * vocabSize + best] as number;
       logProb[b] = (logProb[b] as number) + p;
       if (best === EOS) {

@@ -3,6 +3,7 @@
  * training loss with scheduled teacher forcing.
  */
 import * as tf from '@tensorflow/tfjs';
+import { argMaxRow } from '../util/argmax.js';
 import { makeRng, type Rng } from '../util/rng.js';
 import { validateModelConfig, type ModelConfig } from './config.js';
 import { packFeatures, type Frames } from './batch.js';
@@ -44,13 +45,6 @@ export interface LossResult {
   /** How many target characters, and how many inputs came from the model's own predictions. */
   tokens: number;
   sampledInputs: number;
-}
-
-/** The index of the largest value in row `row` of a row-major [rows, cols] array (the first, on ties). */
-function argMaxRow(values: Float32Array, row: number, cols: number): number {
-  let best = 0;
-  for (let j = 1; j < cols; j++) if ((values[row * cols + j] as number) > (values[row * cols + best] as number)) best = j;
-  return best;
 }
 
 export class Seq2Seq {
