@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_FEATURE_CONFIG } from '../src/features/index.js';
 import { Vocabulary } from '../src/model/vocab.js';
 import { FeatureStore, loadUtterances } from '../src/train/dataset.js';
+import { extractFeaturesInParallel } from '../src/train/parallel/feature-pool.js';
 
 const manifest = path.join(import.meta.dirname, 'fixtures', 'tiny', 'manifest.jsonl');
 
@@ -16,7 +17,7 @@ describe('FeatureStore', () => {
 
   it('keeps utterances of different sets apart (same index, different audio)', async () => {
     const { utterances } = await loadUtterances(manifest, new Vocabulary());
-    const store = new FeatureStore(DEFAULT_FEATURE_CONFIG, false);
+    const store = new FeatureStore(DEFAULT_FEATURE_CONFIG);
     const a = utterances[0]!;
     const b = { ...utterances[5]!, index: 0 }; // as if first of another manifest
     const fa = await store.raw(a);
@@ -28,9 +29,9 @@ describe('FeatureStore', () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'koe-feat-'));
     dirs.push(dir);
     const { utterances } = await loadUtterances(manifest, new Vocabulary());
-    const store = new FeatureStore(DEFAULT_FEATURE_CONFIG, false);
+    const store = new FeatureStore(DEFAULT_FEATURE_CONFIG);
     await store.saveFile(path.join(dir, 'f.bin'), 'k1', utterances);
-    const again = new FeatureStore(DEFAULT_FEATURE_CONFIG, false);
+    const again = new FeatureStore(DEFAULT_FEATURE_CONFIG);
     expect(await again.loadFile(path.join(dir, 'f.bin'), 'k2', utterances)).toBe(false);
     expect(await again.loadFile(path.join(dir, 'f.bin'), 'k1', utterances)).toBe(true);
     for (const u of utterances) {
@@ -39,5 +40,40 @@ describe('FeatureStore', () => {
       expect(y.frames).toBe(x.frames);
       expect(Array.from(y.data)).toEqual(Array.from(x.data));
     }
+  });
+
+  it('computes the same features on worker threads as in this thread, at every speed, and saves them per speed', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'koe-feat-'));
+    dirs.push(dir);
+    const { utterances } = await loadUtterances(manifest, new Vocabulary());
+    const some = utterances.slice(0, 3);
+    const jobs = [0.9, 1, 1.1].flatMap((speed) => some.map((u) => ({ u, speed })));
+    const parallel = new FeatureStore(DEFAULT_FEATURE_CONFIG);
+    await extractFeaturesInParallel(
+      jobs.map(({ u, speed }) => ({ audioPath: u.audioPath, speed })),
+      DEFAULT_FEATURE_CONFIG,
+      2,
+      (i, m, duration) => parallel.put(jobs[i]!.u, jobs[i]!.speed, m, duration),
+    );
+    const here = new FeatureStore(DEFAULT_FEATURE_CONFIG);
+    for (const { u, speed } of jobs) {
+      const x = await here.raw(u, speed);
+      const y = await parallel.raw(u, speed);
+      expect(y.frames).toBe(x.frames);
+      expect(Array.from(y.data)).toEqual(Array.from(x.data));
+    }
+    const slow = (await here.raw(some[0]!, 0.9)).frames;
+    const fast = (await here.raw(some[0]!, 1.1)).frames;
+    expect(slow / fast).toBeCloseTo(1.1 / 0.9, 1);
+
+    await parallel.saveFile(path.join(dir, 'slow.bin'), 'k', some, 0.9);
+    const again = new FeatureStore(DEFAULT_FEATURE_CONFIG);
+    expect(await again.loadFile(path.join(dir, 'slow.bin'), 'k', some, 1.1)).toBe(false);
+    expect(await again.loadFile(path.join(dir, 'slow.bin'), 'k', some, 0.9)).toBe(true);
+    expect((await again.raw(some[0]!, 0.9)).frames).toBe(slow);
+  });
+
+  it('reports an audio file that cannot be read, from a worker', async () => {
+    await expect(extractFeaturesInParallel([{ audioPath: '/nonexistent/x.wav', speed: 1 }], DEFAULT_FEATURE_CONFIG, 2, () => {})).rejects.toThrow(/nonexistent\/x\.wav/);
   });
 });

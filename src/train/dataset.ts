@@ -56,40 +56,44 @@ export function framesForDuration(seconds: number, cfg: FeatureConfig): number {
 }
 
 /**
- * Computes and caches raw (unnormalized) features per utterance and speed factor.
- * Speed perturbation resamples the audio so it plays `speed` times faster (pitch moves too,
- * as with sox's `speed` effect).
+ * Raw features of decoded audio played `speed` times faster. Speed perturbation resamples as if
+ * the audio had been recorded at rate/speed, so pitch moves too (as with sox's `speed` effect).
+ */
+export function perturbedFeatures(samples: Float32Array, speed: number, cfg: FeatureConfig): FeatureMatrix {
+  const s = speed === 1 ? samples : resample(samples, Math.round(cfg.sampleRate * speed), cfg.sampleRate);
+  return extractFeatures(s, cfg, { engine: 'js' });
+}
+
+/** Raw features of one audio file at one speed (what a feature worker computes). */
+export async function featuresOfFile(audioPath: string, speed: number, cfg: FeatureConfig): Promise<{ features: FeatureMatrix; duration: number }> {
+  const samples = await loadAudio(audioPath, cfg.sampleRate);
+  return { features: perturbedFeatures(samples, speed, cfg), duration: samples.length / cfg.sampleRate };
+}
+
+/**
+ * Caches raw (unnormalized) features per utterance and speed factor: computed on demand, or
+ * put in by the trainer's parallel feature pass, or loaded from a file saved by an earlier run.
  */
 export class FeatureStore {
   /** Keyed by audio path and speed: train and validation sets share the store. */
   private readonly cache = new Map<string, FeatureMatrix>();
-  private readonly audio = new Map<string, Float32Array>();
 
-  constructor(
-    readonly cfg: FeatureConfig,
-    /** Keep decoded audio for on-the-fly speed perturbation (costs memory). */
-    private readonly keepAudio: boolean,
-  ) {}
+  constructor(readonly cfg: FeatureConfig) {}
 
-  private async samples(u: Utterance): Promise<Float32Array> {
-    const kept = this.audio.get(u.audioPath);
-    if (kept) return kept;
-    const s = await loadAudio(u.audioPath, this.cfg.sampleRate);
-    if (this.keepAudio) this.audio.set(u.audioPath, s);
-    return s;
+  /** Features computed elsewhere (a feature worker); `duration` is the unperturbed audio's. */
+  put(u: Utterance, speed: number, m: FeatureMatrix, duration: number): void {
+    this.cache.set(`${u.audioPath}@${speed}`, m);
+    if (u.duration === 0) u.duration = duration;
   }
 
   async raw(u: Utterance, speed = 1): Promise<FeatureMatrix> {
     const key = `${u.audioPath}@${speed}`;
     const hit = this.cache.get(key);
     if (hit) return hit;
-    let s = await this.samples(u);
-    if (u.duration === 0) u.duration = s.length / this.cfg.sampleRate;
-    // Playing `speed` times faster = resampling as if the audio had been recorded at rate/speed.
-    if (speed !== 1) s = resample(s, Math.round(this.cfg.sampleRate * speed), this.cfg.sampleRate);
-    const m = extractFeatures(s, this.cfg, { engine: 'js' });
-    this.cache.set(key, m);
-    return m;
+    const { features, duration } = await featuresOfFile(u.audioPath, speed, this.cfg);
+    if (u.duration === 0) u.duration = duration;
+    this.cache.set(key, features);
+    return features;
   }
 
   async normalized(u: Utterance, stats: NormStats, speed = 1): Promise<FeatureMatrix> {
@@ -97,17 +101,17 @@ export class FeatureStore {
   }
 
   /**
-   * Save the unperturbed features of `utterances` to one file (a JSON header, then the
+   * Save the features of `utterances` at one speed to one file (a JSON header, then the
    * float32 data), so that a later run or session skips feature extraction. `key` names
    * what the features depend on (feature settings, manifest); `loadFile` checks it.
    */
-  async saveFile(file: string, key: string, utterances: readonly Utterance[]): Promise<void> {
+  async saveFile(file: string, key: string, utterances: readonly Utterance[], speed = 1): Promise<void> {
     const entries = [];
     for (const u of utterances) {
-      const m = await this.raw(u);
+      const m = await this.raw(u, speed);
       entries.push({ path: u.audioPath, frames: m.frames, dim: m.dim, duration: u.duration });
     }
-    let header = Buffer.from(JSON.stringify({ format: 'koe-features', version: 1, key, entries }));
+    let header = Buffer.from(JSON.stringify({ format: 'koe-features', version: 1, key, speed, entries }));
     header = Buffer.concat([header, Buffer.alloc((4 - ((header.length + 4) % 4)) % 4, 0x20)]);
     const tmp = `${file}.${process.pid}.tmp`;
     const fh = await open(tmp, 'w');
@@ -117,7 +121,7 @@ export class FeatureStore {
       await fh.write(size);
       await fh.write(header);
       for (const u of utterances) {
-        const m = this.cache.get(`${u.audioPath}@1`) as FeatureMatrix;
+        const m = this.cache.get(`${u.audioPath}@${speed}`) as FeatureMatrix;
         await fh.write(new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength));
       }
       await fh.sync();
@@ -127,8 +131,8 @@ export class FeatureStore {
     await rename(tmp, file);
   }
 
-  /** Load features saved by saveFile; false (and nothing loaded) when missing or made for another key. */
-  async loadFile(file: string, key: string, utterances: readonly Utterance[]): Promise<boolean> {
+  /** Load features saved by saveFile; false (and nothing loaded) when missing or made for another key or speed. */
+  async loadFile(file: string, key: string, utterances: readonly Utterance[], speed = 1): Promise<boolean> {
     let bytes: Buffer;
     try {
       bytes = await readFile(file);
@@ -139,16 +143,17 @@ export class FeatureStore {
     const header = JSON.parse(bytes.subarray(4, 4 + headerLength).toString('utf8')) as {
       format: string;
       key: string;
+      speed?: number;
       entries: { path: string; frames: number; dim: number; duration: number }[];
     };
-    if (header.format !== 'koe-features' || header.key !== key || header.entries.length !== utterances.length) return false;
+    if (header.format !== 'koe-features' || header.key !== key || (header.speed ?? 1) !== speed || header.entries.length !== utterances.length) return false;
     if (header.entries.some((e, i) => e.path !== (utterances[i] as Utterance).audioPath)) return false;
     let offset = 4 + headerLength;
     header.entries.forEach((e, i) => {
       const n = e.frames * e.dim;
       const data = new Float32Array(bytes.buffer, bytes.byteOffset + offset, n);
       offset += n * 4;
-      this.cache.set(`${e.path}@1`, { frames: e.frames, dim: e.dim, data });
+      this.cache.set(`${e.path}@${speed}`, { frames: e.frames, dim: e.dim, data });
       const u = utterances[i] as Utterance;
       if (u.duration === 0) u.duration = e.duration;
     });

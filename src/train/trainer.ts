@@ -23,6 +23,7 @@ import { makeBatches } from './batches.js';
 import { checkpointExists, readCheckpoint, writeCheckpoint, type EpochRecord, type TrainProgress } from './checkpoint.js';
 import { learningRateAt, type TrainConfig } from './config.js';
 import { FeatureStore, loadUtterances, normalizationStats, type Utterance } from './dataset.js';
+import { extractFeaturesInParallel } from './parallel/feature-pool.js';
 import { formatSeconds, Progress } from './progress.js';
 import { writeTrainingCurve } from '../plot/training-curve.js';
 import { GradientPool } from './parallel/pool.js';
@@ -107,30 +108,47 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (skippedCount > 5) say(`... ${skippedCount} utterances skipped in all`);
   const valid = validSet ? validSet.utterances.slice(0, config.maxValidUtterances || undefined) : [];
 
-  const store = new FeatureStore(config.features, config.augment.speeds.length > 0);
-  // Features of the training set, from the cache file in --out when it matches.
-  const cacheFile = path.join(out, 'features-train.bin');
+  const workers = Math.max(1, Math.floor(opts.workers ?? 1));
+  const store = new FeatureStore(config.features);
+  // Features of the training set at every speed-perturbation factor, computed before the first
+  // step on all cores (computing them on demand would stall every step) and cached in --out,
+  // one file per factor, for later runs.
+  const speeds = [...new Set([1, ...config.augment.speeds])];
+  const cacheFile = (speed: number): string => path.join(out, speed === 1 ? 'features-train.bin' : `features-train-speed${speed}.bin`);
   const cacheKey = JSON.stringify({ features: config.features, manifest: path.resolve(opts.trainManifest), utterances: trainSet.utterances.length, mtime: (await stat(opts.trainManifest)).mtimeMs });
-  const cached = await store.loadFile(cacheFile, cacheKey, trainSet.utterances);
-  if (cached) say(`features: loaded from ${cacheFile}`);
-  const featureBar = new Progress(trainSet.utterances.length, 'features', [], opts.quiet || cached);
+  const missing: number[] = [];
+  for (const speed of speeds) {
+    if (await store.loadFile(cacheFile(speed), cacheKey, trainSet.utterances, speed)) say(`features: loaded from ${cacheFile(speed)}`);
+    else missing.push(speed);
+  }
+  const jobs = missing.flatMap((speed) => trainSet.utterances.map((u) => ({ u, speed })));
+  const featureBar = new Progress(jobs.length, 'features', [], opts.quiet || jobs.length === 0);
   featureBar.start();
+  let featuresDone = 0;
   // Nothing is lost by stopping before the first step: a signal here ends the run at once.
-  const featuresDone = (done: number): void => {
+  const featureDone = (): void => {
     if (opts.signal?.aborted) throw new TrainingInterruptedError('interrupted while computing features (nothing to save)');
-    featureBar.update(done);
+    featureBar.update(++featuresDone);
   };
-  const normalization: NormStats = checkpoint ? checkpoint.normalization : await normalizationStats(store, trainSet.utterances, featuresDone);
-  if (checkpoint && !cached) {
-    let done = 0;
-    for (const u of trainSet.utterances) {
-      await store.raw(u);
-      featuresDone(++done);
+  if (workers > 1) {
+    const onResult = (i: number, m: FeatureMatrix, duration: number): void => {
+      const { u, speed } = jobs[i] as { u: Utterance; speed: number };
+      store.put(u, speed, m, duration);
+      featureDone();
+    };
+    await extractFeaturesInParallel(jobs.map(({ u, speed }) => ({ audioPath: u.audioPath, speed })), config.features, workers, onResult);
+  } else {
+    for (const { u, speed } of jobs) {
+      await store.raw(u, speed);
+      featureDone();
     }
   }
   featureBar.stop();
-  if (!cached && trainSet.utterances.length >= 1000) {
-    await store.saveFile(cacheFile, cacheKey, trainSet.utterances).catch((err: Error) => say(`warning: feature cache not written: ${err.message}`));
+  const normalization: NormStats = checkpoint ? checkpoint.normalization : await normalizationStats(store, trainSet.utterances);
+  if (trainSet.utterances.length >= 1000) {
+    for (const speed of missing) {
+      await store.saveFile(cacheFile(speed), cacheKey, trainSet.utterances, speed).catch((err: Error) => say(`warning: feature cache not written: ${err.message}`));
+    }
   }
   const frames = await Promise.all(trainSet.utterances.map(async (u) => (await store.raw(u)).frames));
   const hours = trainSet.utterances.reduce((s, u) => s + u.duration, 0) / 3600;
@@ -220,7 +238,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     return { step, utts, feats };
   };
 
-  const workers = Math.max(1, Math.floor(opts.workers ?? 1));
   // Replicas of the model and Adam in worker threads, kept equal to these by identical updates.
   const pool = workers > 1 ? await GradientPool.start(workers, model, adam, backendInfo()?.name ?? 'auto') : undefined;
   if (pool) say(`data-parallel training on ${pool.size} workers (this thread and ${pool.size - 1} worker threads)`);

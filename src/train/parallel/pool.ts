@@ -8,28 +8,16 @@
  * travel as messages: no weights are broadcast, nothing waits for a single thread's Adam, and
  * the trainer's model stays bit-identical to the workers' (checked by a weight checksum).
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import type { Frames } from '../../model/batch.js';
 import type { Seq2Seq, StepLossOptions } from '../../model/seq2seq.js';
-import { packageRoot } from '../../util/package-root.js';
 import { tidyKeep } from '../../util/tidy.js';
 import type { Adam } from '../adam.js';
 import { applyGradients, computeGradients, type Gradients, type UpdateResult } from '../step.js';
+import { compiledWorker } from './compiled-worker.js';
 import { allocateSlots, layoutOf, reduceSlots, slotViews, weightsChecksum, writeSlot, type ParamLayout, type ShardSummary } from './exchange.js';
 import type { FromWorker, ReplicaState, ShardJob, ToWorker, WorkerTimings } from './protocol.js';
-
-/** The compiled worker script (workers cannot run TypeScript sources, e.g. under vitest). */
-function workerScript(): string {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.js')) return path.join(path.dirname(here), 'worker.js');
-  const built = path.join(packageRoot(), 'dist', 'src', 'train', 'parallel', 'worker.js');
-  if (!existsSync(built)) throw new Error(`parallel training needs the compiled worker ${built}: run \`npm run build\``);
-  return built;
-}
 
 /** Split utterance indices into `n` shards with balanced total frames (longest first, greedy). */
 export function splitShards(frames: readonly number[], n: number): number[][] {
@@ -151,7 +139,7 @@ export class GradientPool {
     }
     const started = await Promise.allSettled(
       Array.from({ length: replicas - 1 }, async (_, i) => {
-        const worker = new Worker(workerScript());
+        const worker = new Worker(compiledWorker('worker.js'));
         try {
           await new Promise<void>((resolve, reject) => {
             const onMessage = (msg: FromWorker): void => {
