@@ -84,15 +84,50 @@ function round(x: number, digits: number): number {
 
 const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
 
-/** The markdown table: system | WER | CER | S | D | I | RTF | utterances. */
-export function formatTable(rows: readonly SystemResult[]): string {
-  const header = ['system', 'WER', 'CER', 'S', 'D', 'I', 'RTF', 'utterances'];
-  const body = rows.map((r) => [r.system, pct(r.wer), pct(r.cer), String(r.sub), String(r.del), String(r.ins), r.rtf.toFixed(3), String(r.utts)]);
+/** A markdown table: the first column left-aligned, the others right-aligned, all rows equally wide. */
+function markdownTable(header: string[], body: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
   const line = (cells: string[]): string =>
     `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ')} |`;
   const rule = `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|')}|`;
   return [line(header), rule, ...body.map(line)].join('\n');
+}
+
+/** The markdown table: system | WER | CER | S | D | I | RTF | utterances. */
+export function formatTable(rows: readonly SystemResult[]): string {
+  const header = ['system', 'WER', 'CER', 'S', 'D', 'I', 'RTF', 'utterances'];
+  return markdownTable(
+    header,
+    rows.map((r) => [r.system, pct(r.wer), pct(r.cer), String(r.sub), String(r.del), String(r.ins), r.rtf.toFixed(3), String(r.utts)]),
+  );
+}
+
+/** WER and CER of each system on each voice's utterances. */
+export type ByVoice = Record<string, Record<string, { wer: number; cer: number; utts: number }>>;
+
+/** Score each system per voice (`voiceOf`: audio path to voice; utterances without one are left out). */
+export function scoreByVoice(rows: readonly SystemResult[], voiceOf: ReadonlyMap<string, string>): ByVoice {
+  const out: ByVoice = {};
+  for (const r of rows) {
+    const accs = new Map<string, ErrorAccumulator>();
+    for (const u of r.utterances) {
+      const voice = voiceOf.get(u.audioPath);
+      if (voice === undefined) continue;
+      let acc = accs.get(voice);
+      if (!acc) accs.set(voice, (acc = new ErrorAccumulator()));
+      acc.add(u.ref, u.hyp);
+    }
+    out[r.system] = Object.fromEntries([...accs].sort(([a], [b]) => a.localeCompare(b)).map(([v, acc]) => [v, { wer: acc.wer, cer: acc.cer, utts: acc.utts }]));
+  }
+  return out;
+}
+
+/** The per-voice markdown table: system | <voice> WER / CER | ... */
+export function formatByVoice(byVoice: ByVoice): string {
+  const voices = [...new Set(Object.values(byVoice).flatMap((v) => Object.keys(v)))].sort();
+  const header = ['system', ...voices.map((v) => `${v} WER / CER`)];
+  const body = Object.entries(byVoice).map(([system, v]) => [system, ...voices.map((voice) => (v[voice] ? `${pct(v[voice].wer)} / ${pct(v[voice].cer)}` : '-'))]);
+  return markdownTable(header, body);
 }
 
 function fromAccumulator(system: string, acc: ErrorAccumulator, seconds: number, audioSeconds: number, utterances: UtteranceHyp[]): SystemResult {
@@ -490,11 +525,14 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     );
   }
 
+  const voiceOf = new Map(entries.flatMap((e) => (typeof e.raw['voice'] === 'string' ? [[e.audioFilepath, e.raw['voice']] as const] : [])));
+  const byVoice = new Set(voiceOf.values()).size > 1 ? scoreByVoice(rows, voiceOf) : undefined;
   const audioSeconds = rows[0]?.audioSeconds ?? entries.reduce((s, e) => s + (e.duration ?? 0), 0);
   for (const [system, reason] of Object.entries(skipped)) out(`${system}: ${reason}\n`);
   if (rows.length > 0) {
     out('\n' + formatTable(rows) + '\n\n');
     out(`manifest: ${manifest} (${entries.length} utterances, ${audioLength(audioSeconds)} of audio)\n`);
+    if (byVoice) out(`\nBy voice (the manifest's \`voice\` field):\n\n${formatByVoice(byVoice)}\n\n`);
     if (sphinx.ok) {
       const d = sphinx.result.details ?? {};
       const fmt = (x: unknown): string => (typeof x === 'number' ? x.toFixed(3) : '?');
@@ -520,6 +558,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     loadavgStart: loadStart.map((x) => round(x, 2)),
     loadavgEnd: loadEnd.map((x) => round(x, 2)),
     systems: rows.map(jsonResult),
+    ...(byVoice ? { byVoice } : {}),
     skipped,
   };
   process.stdout.write(JSON.stringify(summary) + '\n');

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { beamRuns, cleanSphinxText, DEFAULT_SPHINX_MODEL, formatTable, parseHypFile, parseSphinxTotals, type SystemResult } from '../scripts/compare.js';
+import { beamRuns, cleanSphinxText, DEFAULT_SPHINX_MODEL, formatByVoice, formatTable, parseHypFile, parseSphinxTotals, scoreByVoice, type SystemResult } from '../scripts/compare.js';
 import { which } from '../scripts/corpus/voices.js';
 import { packageRoot } from '../src/util/package-root.js';
 
@@ -112,6 +112,23 @@ describe('the table', () => {
     expect(lines[2]).toMatch(/^\| pocketsphinx +\| 40\.00% \| 20\.00% \| 3 \| 1 \| 0 \| 0\.500 \| +2 \|$/);
     expect(lines[3]).toMatch(/^\| koe beam 8 +\| 12\.50% \|  6\.25% \|/);
     expect(new Set(lines.map((l) => l.length)).size).toBe(1);
+  });
+
+  it('scores each system per voice', () => {
+    const row: SystemResult = {
+      system: 'koe greedy',
+      ...{ wer: 0, cer: 0, sub: 0, del: 0, ins: 0, words: 0, utts: 3, rtf: 0.1, audioSeconds: 3, seconds: 0.3 },
+      utterances: [
+        { audioPath: '/a.wav', ref: 'the cat sat', hyp: 'the cat sat' },
+        { audioPath: '/b.wav', ref: 'a dog ran', hyp: 'a dig ran' },
+        { audioPath: '/c.wav', ref: 'no voice here', hyp: 'wrong' },
+      ],
+    };
+    const byVoice = scoreByVoice([row], new Map([['/a.wav', 'rms'], ['/b.wav', 'ked']]));
+    expect(byVoice['koe greedy']).toEqual({ ked: { wer: 1 / 3, cer: 1 / 9, utts: 1 }, rms: { wer: 0, cer: 0, utts: 1 } });
+    const lines = formatByVoice(byVoice).split('\n');
+    expect(lines[0]).toMatch(/^\| system +\| +ked WER \/ CER \| rms WER \/ CER \|$/);
+    expect(lines[2]).toMatch(/^\| koe greedy \| 33\.33% \/ 11\.11% \| 0\.00% \/ 0\.00% \|$/);
   });
 });
 
