@@ -117,7 +117,7 @@ export function scoreByVoice(rows: readonly SystemResult[], voiceOf: ReadonlyMap
       if (!acc) accs.set(voice, (acc = new ErrorAccumulator()));
       acc.add(u.ref, u.hyp);
     }
-    out[r.system] = Object.fromEntries([...accs].sort(([a], [b]) => a.localeCompare(b)).map(([v, acc]) => [v, { wer: acc.wer, cer: acc.cer, utts: acc.utts }]));
+    out[r.system] = Object.fromEntries([...accs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([v, acc]) => [v, { wer: acc.wer, cer: acc.cer, utts: acc.utts }]));
   }
   return out;
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -48,19 +48,23 @@ describe('FeatureStore', () => {
     const { utterances } = await loadUtterances(manifest, new Vocabulary());
     const some = utterances.slice(0, 3);
     const jobs = [0.9, 1, 1.1].flatMap((speed) => some.map((u) => ({ u, speed })));
+    const received: { index: number; data: Float32Array }[] = [];
     const parallel = new FeatureStore(DEFAULT_FEATURE_CONFIG);
     await extractFeaturesInParallel(
       jobs.map(({ u, speed }) => ({ audioPath: u.audioPath, speed })),
       DEFAULT_FEATURE_CONFIG,
       2,
-      (i, m, duration) => parallel.put(jobs[i]!.u, jobs[i]!.speed, m, duration),
+      (i, m, duration) => {
+        received.push({ index: i, data: m.data });
+        parallel.put(jobs[i]!.u, jobs[i]!.speed, m, duration);
+      },
     );
+    expect(received.map((r) => r.index).sort((a, b) => a - b)).toEqual(jobs.map((_, i) => i));
     const here = new FeatureStore(DEFAULT_FEATURE_CONFIG);
-    for (const { u, speed } of jobs) {
-      const x = await here.raw(u, speed);
-      const y = await parallel.raw(u, speed);
-      expect(y.frames).toBe(x.frames);
-      expect(Array.from(y.data)).toEqual(Array.from(x.data));
+    for (const { index, data } of received) {
+      const { u, speed } = jobs[index]!;
+      expect(parallel.has(u, speed)).toBe(true);
+      expect(Array.from(data)).toEqual(Array.from((await here.raw(u, speed)).data));
     }
     const slow = (await here.raw(some[0]!, 0.9)).frames;
     const fast = (await here.raw(some[0]!, 1.1)).frames;
@@ -69,8 +73,26 @@ describe('FeatureStore', () => {
     await parallel.saveFile(path.join(dir, 'slow.bin'), 'k', some, 0.9);
     const again = new FeatureStore(DEFAULT_FEATURE_CONFIG);
     expect(await again.loadFile(path.join(dir, 'slow.bin'), 'k', some, 1.1)).toBe(false);
+    expect(again.has(some[0]!, 0.9)).toBe(false);
     expect(await again.loadFile(path.join(dir, 'slow.bin'), 'k', some, 0.9)).toBe(true);
+    expect(some.every((u) => again.has(u, 0.9) && !again.has(u, 1))).toBe(true);
     expect((await again.raw(some[0]!, 0.9)).frames).toBe(slow);
+  });
+
+  it('refuses a truncated feature file without loading any of it', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'koe-feat-'));
+    dirs.push(dir);
+    const { utterances } = await loadUtterances(manifest, new Vocabulary());
+    const some = utterances.slice(0, 2);
+    const file = path.join(dir, 'f.bin');
+    await new FeatureStore(DEFAULT_FEATURE_CONFIG).saveFile(file, 'k', some);
+    const bytes = await readFile(file);
+    for (const cut of [bytes.length - 4, 10, 2]) {
+      await writeFile(file, bytes.subarray(0, cut));
+      const store = new FeatureStore(DEFAULT_FEATURE_CONFIG);
+      expect(await store.loadFile(file, 'k', some)).toBe(false);
+      expect(store.has(some[0]!)).toBe(false);
+    }
   });
 
   it('reports an audio file that cannot be read, from a worker', async () => {

@@ -56,8 +56,9 @@ export function framesForDuration(seconds: number, cfg: FeatureConfig): number {
 }
 
 /**
- * Raw features of decoded audio played `speed` times faster. Speed perturbation resamples as if
- * the audio had been recorded at rate/speed, so pitch moves too (as with sox's `speed` effect).
+ * Raw features of decoded audio played `speed` times faster. Speed perturbation resamples the
+ * audio to the feature rate as if it had been recorded at rate x speed, so it lasts 1/speed as
+ * long and its pitch moves too (as with sox's `speed` effect).
  */
 export function perturbedFeatures(samples: Float32Array, speed: number, cfg: FeatureConfig): FeatureMatrix {
   const s = speed === 1 ? samples : resample(samples, Math.round(cfg.sampleRate * speed), cfg.sampleRate);
@@ -79,6 +80,10 @@ export class FeatureStore {
   private readonly cache = new Map<string, FeatureMatrix>();
 
   constructor(readonly cfg: FeatureConfig) {}
+
+  has(u: Utterance, speed = 1): boolean {
+    return this.cache.has(`${u.audioPath}@${speed}`);
+  }
 
   /** Features computed elsewhere (a feature worker); `duration` is the unperturbed audio's. */
   put(u: Utterance, speed: number, m: FeatureMatrix, duration: number): void {
@@ -139,16 +144,20 @@ export class FeatureStore {
     } catch {
       return false;
     }
-    const headerLength = bytes.readUInt32LE(0);
-    const header = JSON.parse(bytes.subarray(4, 4 + headerLength).toString('utf8')) as {
-      format: string;
-      key: string;
-      speed?: number;
-      entries: { path: string; frames: number; dim: number; duration: number }[];
-    };
+    type Header = { format: string; key: string; speed?: number; entries: { path: string; frames: number; dim: number; duration: number }[] };
+    let header: Header;
+    let headerLength: number;
+    try {
+      headerLength = bytes.readUInt32LE(0);
+      header = JSON.parse(bytes.subarray(4, 4 + headerLength).toString('utf8')) as Header;
+    } catch {
+      return false; // truncated or not a feature file: computed anew
+    }
     if (header.format !== 'koe-features' || header.key !== key || (header.speed ?? 1) !== speed || header.entries.length !== utterances.length) return false;
     if (header.entries.some((e, i) => e.path !== (utterances[i] as Utterance).audioPath)) return false;
-    let offset = 4 + headerLength;
+    const start = 4 + headerLength;
+    if (start + header.entries.reduce((n, e) => n + e.frames * e.dim * 4, 0) !== bytes.length) return false;
+    let offset = start;
     header.entries.forEach((e, i) => {
       const n = e.frames * e.dim;
       const data = new Float32Array(bytes.buffer, bytes.byteOffset + offset, n);
@@ -157,17 +166,13 @@ export class FeatureStore {
       const u = utterances[i] as Utterance;
       if (u.duration === 0) u.duration = e.duration;
     });
-    return offset === bytes.length;
+    return true;
   }
 }
 
 /** Mean and standard deviation of the features over a set of utterances. */
-export async function normalizationStats(store: FeatureStore, utterances: readonly Utterance[], onProgress?: (done: number) => void): Promise<NormStats> {
+export async function normalizationStats(store: FeatureStore, utterances: readonly Utterance[]): Promise<NormStats> {
   const acc = new NormAccumulator();
-  let done = 0;
-  for (const u of utterances) {
-    acc.add(await store.raw(u));
-    onProgress?.(++done);
-  }
+  for (const u of utterances) acc.add(await store.raw(u));
   return acc.finish();
 }

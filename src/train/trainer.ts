@@ -124,11 +124,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const jobs = missing.flatMap((speed) => trainSet.utterances.map((u) => ({ u, speed })));
   const featureBar = new Progress(jobs.length, 'features', [], opts.quiet || jobs.length === 0);
   featureBar.start();
-  let featuresDone = 0;
+  let jobsDone = 0;
   // Nothing is lost by stopping before the first step: a signal here ends the run at once.
-  const featureDone = (): void => {
+  const stopIfAsked = (): void => {
     if (opts.signal?.aborted) throw new TrainingInterruptedError('interrupted while computing features (nothing to save)');
-    featureBar.update(++featuresDone);
+  };
+  const featureDone = (): void => {
+    stopIfAsked();
+    featureBar.update(++jobsDone);
   };
   if (workers > 1) {
     const onResult = (i: number, m: FeatureMatrix, duration: number): void => {
@@ -147,6 +150,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const normalization: NormStats = checkpoint ? checkpoint.normalization : await normalizationStats(store, trainSet.utterances);
   if (trainSet.utterances.length >= 1000) {
     for (const speed of missing) {
+      stopIfAsked();
       await store.saveFile(cacheFile(speed), cacheKey, trainSet.utterances, speed).catch((err: Error) => say(`warning: feature cache not written: ${err.message}`));
     }
   }
@@ -336,7 +340,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         seconds: Math.round(elapsed()),
       };
       if (valid.length > 0) {
-        const v = await validate(model, vocab, store, valid, normalization, config);
+        const v = await validate(model, vocab, store, valid, normalization);
         lastValidation = v.report;
         Object.assign(record, { validLoss: v.loss, validCer: v.report.cer, validWer: v.report.wer }, v.ctcReport ? { validCtcCer: v.ctcReport.cer } : {});
         say(
@@ -379,7 +383,6 @@ async function validate(
   store: FeatureStore,
   valid: readonly Utterance[],
   normalization: NormStats,
-  config: TrainConfig,
 ): Promise<{ loss: number; report: EvalReport; ctcReport: EvalReport | undefined }> {
   const items: EvalItem[] = valid.map((u) => ({
     audioPath: u.audioPath,
@@ -404,6 +407,5 @@ async function validate(
     lossSum += r.loss * r.tokens;
     tokens += r.tokens;
   }
-  void config;
   return { loss: lossSum / Math.max(1, tokens), report, ctcReport };
 }

@@ -35,6 +35,11 @@ export async function extractFeaturesInParallel(
   let done = 0;
   try {
     await new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const fail = (err: Error): void => {
+        settled = true;
+        reject(err);
+      };
       const feed = (w: Worker): void => {
         if (next >= jobs.length) return;
         const id = next++;
@@ -42,18 +47,20 @@ export async function extractFeaturesInParallel(
       };
       for (const w of threads) {
         w.on('message', (r: FeatureResult) => {
-          if ('error' in r) return reject(new Error(r.error));
+          if (settled) return; // results still queued after a failure
+          if ('error' in r) return fail(new Error(r.error));
           try {
             onResult(r.id, { frames: r.frames, dim: r.dim, data: r.data }, r.duration);
           } catch (err) {
-            return reject(err as Error);
+            return fail(err as Error);
           }
-          if (++done === jobs.length) resolve();
-          else feed(w);
+          if (++done < jobs.length) return feed(w);
+          settled = true;
+          resolve();
         });
-        w.on('error', reject);
+        w.on('error', fail);
         w.on('exit', (code) => {
-          if (done < jobs.length) reject(new Error(`feature worker exited early (code ${code})`));
+          if (!settled) fail(new Error(`feature worker exited early (code ${code})`));
         });
         for (let i = 0; i < IN_FLIGHT; i++) feed(w);
       }
