@@ -3,7 +3,7 @@
  *
  * Scores pocketsphinx (CMU Sphinx 0.8, US English acoustic model + trigram LM, batch mode) and koe
  * (in-process: greedy, beam search, and beam search with and without the model directory's
- * character LM) on the same manifest, and prints one markdown table:
+ * character and word LMs) on the same manifest, and prints one markdown table:
  *
  *   | system | WER | CER | S | D | I | RTF | utterances |
  *
@@ -39,6 +39,7 @@ import { normalizeTranscript } from '../src/text/normalize.js';
 import { Progress } from '../src/train/progress.js';
 import type { Transcriber } from '../src/transcriber.js';
 import { packageRoot } from '../src/util/package-root.js';
+import { definedOnly } from '../src/util/defined.js';
 import { readWavHeader, type WavHeader } from './corpus/wav.js';
 import { which } from './corpus/voices.js';
 
@@ -333,23 +334,38 @@ interface KoeRun {
   system: string;
   greedy: boolean;
   lmWeight?: number;
+  wordLmWeight?: number;
   ctcWeight?: number;
 }
 
+/** Which scorers the model directory has for beam search. */
+export interface BeamScorersPresent {
+  /** A character LM (lm.bin). */
+  lm: boolean;
+  /** A word LM (word-lm.bin). */
+  wordLm: boolean;
+  /** A CTC head. */
+  ctc: boolean;
+}
+
 /**
- * Beam-search rows: the defaults first (LM and CTC prefix scores where the model has them), then
- * each of those turned off, then both off (attention alone).
+ * Beam-search rows: the defaults first (the LMs and the CTC prefix score where the model has
+ * them), then the LMs (character and word together) or CTC turned off, then both off (attention
+ * alone).
  */
-export function beamRuns(beam: number, hasLm: boolean, hasCtc: boolean, defaults: { lmWeight: number; ctcWeight: number }): KoeRun[] {
+export function beamRuns(beam: number, has: BeamScorersPresent, defaults: { lmWeight: number; wordLmWeight: number; ctcWeight: number }): KoeRun[] {
+  const hasLms = has.lm || has.wordLm;
+  const lmParts = [...(has.lm ? [`LM ${defaults.lmWeight}`] : []), ...(has.wordLm ? [`word LM ${defaults.wordLmWeight}`] : [])];
   const runs: KoeRun[] = [];
-  for (const lm of hasLm ? [true, false] : [false]) {
-    for (const ctc of hasCtc ? [true, false] : [false]) {
-      const parts = [...(lm ? [`LM ${defaults.lmWeight}`] : []), ...(ctc ? [`CTC ${defaults.ctcWeight}`] : [])];
+  for (const lms of hasLms ? [true, false] : [false]) {
+    for (const ctc of has.ctc ? [true, false] : [false]) {
+      const parts = [...(lms ? lmParts : []), ...(ctc ? [`CTC ${defaults.ctcWeight}`] : [])];
       runs.push({
-        system: `koe beam ${beam}${parts.length ? ` + ${parts.join(' + ')}` : hasLm || hasCtc ? ' (attention only)' : ''}`,
+        system: `koe beam ${beam}${parts.length ? ` + ${parts.join(' + ')}` : hasLms || has.ctc ? ' (attention only)' : ''}`,
         greedy: false,
-        ...(hasLm && !lm ? { lmWeight: 0 } : {}),
-        ...(hasCtc && !ctc ? { ctcWeight: 0 } : {}),
+        ...(has.lm && !lms ? { lmWeight: 0 } : {}),
+        ...(has.wordLm && !lms ? { wordLmWeight: 0 } : {}),
+        ...(has.ctc && !ctc ? { ctcWeight: 0 } : {}),
       });
     }
   }
@@ -373,7 +389,8 @@ async function runKoe(
     const runs: KoeRun[] = [{ system: 'koe greedy', greedy: true }];
     if (beam > 1) {
       // The LM and CTC weights in effect: the model's recommended ones, else the global defaults.
-      runs.push(...beamRuns(beam, transcriber.languageModel !== undefined, transcriber.loaded.model.config.ctcLayer !== undefined, transcriber.resolveDecodeOptions()));
+      const has = { lm: transcriber.languageModel !== undefined, wordLm: transcriber.wordLanguageModel !== undefined, ctc: transcriber.loaded.model.config.ctcLayer !== undefined };
+      runs.push(...beamRuns(beam, has, transcriber.resolveDecodeOptions()));
     } else {
       notes.push('--beam 1: beam search rows left out (beam 1 is greedy decoding)');
     }
@@ -387,7 +404,8 @@ async function runKoe(
       const bar = new Progress(items.length, run.system, [], quiet);
       bar.start();
       // The rows are attention decoding whatever decoder the model recommends.
-      const options = { decoder: 'attention' as const, beam, ...(run.lmWeight !== undefined ? { lmWeight: run.lmWeight } : {}), ...(run.ctcWeight !== undefined ? { ctcWeight: run.ctcWeight } : {}) };
+      const { lmWeight, wordLmWeight, ctcWeight } = run;
+      const options = { decoder: 'attention' as const, beam, ...definedOnly({ lmWeight, wordLmWeight, ctcWeight }) };
       const report = await evaluate(
         items,
         (feats) => (run.greedy ? transcriber.decodeBatch(feats, 'attention') : feats.map((f) => transcriber.decode(f, options)[0]!)),
@@ -440,7 +458,7 @@ export function makeProgram(): Command {
       'after',
       [
         '',
-        'Rows: pocketsphinx, koe greedy, koe beam N with the defaults (the LM in lm.bin and the CTC prefix score, where the model has them), then with each of them off.',
+        'Rows: pocketsphinx, koe greedy, koe beam N with the defaults (the LMs in lm.bin and word-lm.bin and the CTC prefix score, where the model has them), then with the LMs (both together) or CTC off, then both off.',
         'Without a koe model (no model.json) only the pocketsphinx row is printed.',
         '',
         'Example:',

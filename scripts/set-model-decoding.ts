@@ -1,7 +1,7 @@
 /**
  * Set a model directory's recommended decoding settings (model.json `decoding`: decoder, beam,
- * lengthPenalty, lmWeight, lengthBonus, ctcWeight), which koe uses unless flags or library
- * options override them:
+ * lengthPenalty, lmWeight, lengthBonus, ctcWeight, wordLmWeight, oovPenalty, wordBonus), which
+ * koe uses unless flags or library options override them:
  *   node dist/scripts/set-model-decoding.js MODEL_DIR SETTINGS.json
  * The settings are checked as loading the model checks them (allowed keys and values, and
  * `decoder: "ctc"` only for a model with a CTC head). Only model.json changes, atomically; its

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Copy the best model of a training run into models/default, set its recommended decoding
-# settings (scripts/recipes/default-decoding.json) and give it a character LM trained on the
-# corpus's training text. Usage: bash scripts/ship-default-model.sh [RUN] [CORPUS]
+# settings (scripts/recipes/default-decoding.json) and give it a character LM and a word LM
+# trained on the corpus's training text. Usage: bash scripts/ship-default-model.sh [RUN] [CORPUS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN=${1:-runs/default}
@@ -18,5 +18,6 @@ fi
 # The decoding settings measured for this model (model.json `decoding`; flags override them).
 node dist/scripts/set-model-decoding.js models/default scripts/recipes/default-decoding.json
 node bin/koe.js lm train "$CORPUS/text/train.jsonl" -o models/default/lm.bin
+node bin/koe.js lm train --unit word "$CORPUS/text/train.jsonl" -o models/default/word-lm.bin
 du -ch models/default/* | tail -1
 node bin/koe.js info

@@ -15,3 +15,4 @@ export { VoiceActivityDetector, detectSegments, DEFAULT_VAD_OPTIONS, type VadOpt
 export { Dictation, type DictationEvent } from './listen/index.js';
 export { transcribeLong, type Segment, type LongTranscription } from './long-audio.js';
 export { CharNgramLm } from './lm/char-ngram.js';
+export { WordNgramLm, type WordLmEvaluation } from './lm/word-ngram.js';

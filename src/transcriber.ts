@@ -12,8 +12,9 @@ import { beamDecode } from './decode/beam.js';
 import { ctcGreedyDecode } from './decode/ctc-greedy.js';
 import { greedyDecode } from './decode/greedy.js';
 import { speechStretches, wordTimes, type WordTime } from './decode/word-times.js';
-import { hotwordScorer, lmScorer, type BeamScorer } from './decode/scorers.js';
+import { hotwordScorer, lmScorer, wordLmScorer, type BeamScorer } from './decode/scorers.js';
 import { CharNgramLm } from './lm/char-ngram.js';
+import { WordNgramLm } from './lm/word-ngram.js';
 import { DEFAULT_DECODE_OPTIONS, type DecodeOptions, type DecoderKind, type Hypothesis } from './decode/hypothesis.js';
 import { extractFeatures, normalize, type FeatureMatrix } from './features/index.js';
 import { loadModel, ModelLoadError, type LoadedModel } from './io/model-dir.js';
@@ -48,13 +49,30 @@ export interface LoadOptions {
   backend?: string;
   /** Character LM file; default: the model directory's lm.bin if present; false: none. */
   lm?: string | false;
+  /** Word LM file; default: the model directory's word-lm.bin if present; false: none. */
+  wordLm?: string | false;
 }
 
 /** Name of the optional character language model inside a model directory. */
 export const LM_FILE = 'lm.bin';
+/** Name of the optional word language model inside a model directory. */
+export const WORD_LM_FILE = 'word-lm.bin';
+
+/**
+ * The language-model file to load: `given` (which must exist), else the model directory's `name`
+ * if it is there; false: none.
+ */
+function lmFileToLoad(dir: string, name: string, given: string | false | undefined): string | undefined {
+  if (given === false) return undefined;
+  const file = given ?? path.join(dir, name);
+  if (existsSync(file)) return file;
+  if (given !== undefined) throw new Error(`language model ${given} not found`);
+  return undefined;
+}
 
 export class Transcriber {
   private lm: CharNgramLm | undefined;
+  private wordLm: WordNgramLm | undefined;
 
   private constructor(
     readonly loaded: LoadedModel,
@@ -73,10 +91,16 @@ export class Transcriber {
       );
     }
     const t = new Transcriber(await loadModel(dir), dir, backend);
-    // A model directory may ship a character LM trained on its training text.
-    const lmFile = opts.lm === undefined ? path.join(dir, LM_FILE) : opts.lm;
-    if (lmFile && existsSync(lmFile)) t.lm = await CharNgramLm.load(lmFile);
-    else if (opts.lm) throw new Error(`language model ${opts.lm} not found`);
+    // A model directory may ship a character and a word LM trained on its training text.
+    try {
+      const lmFile = lmFileToLoad(dir, LM_FILE, opts.lm);
+      if (lmFile) t.lm = await CharNgramLm.load(lmFile);
+      const wordLmFile = lmFileToLoad(dir, WORD_LM_FILE, opts.wordLm);
+      if (wordLmFile) t.wordLm = await WordNgramLm.load(wordLmFile);
+    } catch (err) {
+      t.dispose();
+      throw err;
+    }
     return t;
   }
 
@@ -96,8 +120,8 @@ export class Transcriber {
 
   /**
    * Decode normalized features with {@link resolveDecodeOptions}: greedy when beam is 1 and
-   * nothing rescores; else beam search with the language model (when loaded and lmWeight > 0)
-   * and hot words; best-path CTC with the `ctc` decoder.
+   * nothing rescores; else beam search with the language models (each when loaded and its
+   * weight > 0) and hot words; best-path CTC with the `ctc` decoder.
    */
   decode(features: FeatureMatrix, options: Partial<DecodeOptions> = {}): Hypothesis[] {
     const opts = this.resolveDecodeOptions(options);
@@ -105,6 +129,9 @@ export class Transcriber {
     if (opts.decoder === 'ctc') return this.decodeBatch([features], 'ctc');
     const scorers: BeamScorer[] = [];
     if (this.lm && opts.lmWeight > 0 && opts.beam > 1) scorers.push(lmScorer(this.lm, vocab, opts.lmWeight, opts.lengthBonus) as BeamScorer);
+    if (this.wordLm && opts.wordLmWeight > 0 && opts.beam > 1) {
+      scorers.push(wordLmScorer(this.wordLm, vocab, opts.wordLmWeight, opts.oovPenalty, opts.wordBonus) as BeamScorer);
+    }
     if (opts.hotwords.length > 0) scorers.push(hotwordScorer(opts.hotwords, vocab, opts.hotwordBoost) as BeamScorer);
     if (opts.beam <= 1 && scorers.length === 0) return greedyDecode(model, vocab, [features], opts);
     return beamDecode(model, vocab, features, opts, scorers);
@@ -117,6 +144,15 @@ export class Transcriber {
 
   get languageModel(): CharNgramLm | undefined {
     return this.lm;
+  }
+
+  /** Use a word language model in beam search (undefined: none). */
+  setWordLanguageModel(lm: WordNgramLm | undefined): void {
+    this.wordLm = lm;
+  }
+
+  get wordLanguageModel(): WordNgramLm | undefined {
+    return this.wordLm;
   }
 
   /**

@@ -192,16 +192,28 @@ describe('npm run compare', () => {
 });
 
 describe('compare: beam-search rows', () => {
-  const defaults = { lmWeight: 0.3, ctcWeight: 0.3 };
+  const defaults = { lmWeight: 0.3, wordLmWeight: 0.2, ctcWeight: 0.3 };
   it('runs the defaults first, then each scorer turned off, then attention alone', () => {
-    expect(beamRuns(8, true, true, defaults)).toEqual([
+    expect(beamRuns(8, { lm: true, wordLm: false, ctc: true }, defaults)).toEqual([
       { system: 'koe beam 8 + LM 0.3 + CTC 0.3', greedy: false },
       { system: 'koe beam 8 + LM 0.3', greedy: false, ctcWeight: 0 },
       { system: 'koe beam 8 + CTC 0.3', greedy: false, lmWeight: 0 },
       { system: 'koe beam 8 (attention only)', greedy: false, lmWeight: 0, ctcWeight: 0 },
     ]);
   });
+  it('turns the character and word LMs on and off together, and names both', () => {
+    expect(beamRuns(4, { lm: true, wordLm: true, ctc: true }, defaults)).toEqual([
+      { system: 'koe beam 4 + LM 0.3 + word LM 0.2 + CTC 0.3', greedy: false },
+      { system: 'koe beam 4 + LM 0.3 + word LM 0.2', greedy: false, ctcWeight: 0 },
+      { system: 'koe beam 4 + CTC 0.3', greedy: false, lmWeight: 0, wordLmWeight: 0 },
+      { system: 'koe beam 4 (attention only)', greedy: false, lmWeight: 0, wordLmWeight: 0, ctcWeight: 0 },
+    ]);
+    expect(beamRuns(4, { lm: false, wordLm: true, ctc: false }, defaults)).toEqual([
+      { system: 'koe beam 4 + word LM 0.2', greedy: false },
+      { system: 'koe beam 4 (attention only)', greedy: false, wordLmWeight: 0 },
+    ]);
+  });
   it('has one plain row for a model with neither', () => {
-    expect(beamRuns(4, false, false, defaults)).toEqual([{ system: 'koe beam 4', greedy: false }]);
+    expect(beamRuns(4, { lm: false, wordLm: false, ctc: false }, defaults)).toEqual([{ system: 'koe beam 4', greedy: false }]);
   });
 });

@@ -330,7 +330,7 @@ async function saveWithDecoding(model: Seq2Seq, decoding: RecommendedDecoding): 
 describe('recommended decoding settings (model.json `decoding`)', () => {
   it('round-trip; a model without them loads without them', async () => {
     const model = untrainedModel({ ...SMALL_MODEL, ctcLayer: 0 }, 5);
-    const decoding: RecommendedDecoding = { decoder: 'ctc', beam: 4, lengthPenalty: 0.5, lmWeight: 0.2, lengthBonus: 1, ctcWeight: 0 };
+    const decoding: RecommendedDecoding = { decoder: 'ctc', beam: 4, lengthPenalty: 0.5, lmWeight: 0.2, lengthBonus: 1, ctcWeight: 0, wordLmWeight: 0.4, oovPenalty: 3, wordBonus: 0.5 };
     const dir = await saveWithDecoding(model, decoding);
     expect((await readJson(dir)).decoding).toEqual(decoding);
     const loaded = await loadModel(dir);
@@ -352,8 +352,11 @@ describe('recommended decoding settings (model.json `decoding`)', () => {
     ['LM weight as a string', { lmWeight: '0.3' }, /decoding\.lmWeight must be a finite number >= 0/],
     ['null length bonus (what JSON makes of NaN and Infinity)', { lengthBonus: null }, /decoding\.lengthBonus must be a finite number >= 0 \(got null\)/],
     ['negative CTC weight', { ctcWeight: -0.1 }, /decoding\.ctcWeight must be a finite number >= 0/],
+    ['word LM weight as a string', { wordLmWeight: '0.3' }, /decoding\.wordLmWeight must be a finite number >= 0/],
+    ['negative OOV penalty', { oovPenalty: -2 }, /decoding\.oovPenalty must be a finite number >= 0/],
+    ['null word bonus', { wordBonus: null }, /decoding\.wordBonus must be a finite number >= 0 \(got null\)/],
     ['unknown decoder', { decoder: 'rnnt' }, /decoding\.decoder must be "attention" or "ctc" \(got "rnnt"\)/],
-    ['unknown key', { beam: 2, nbest: 3 }, /decoding\.nbest is not a decoding setting \(allowed: decoder, beam, lengthPenalty, lmWeight, lengthBonus, ctcWeight\)/],
+    ['unknown key', { beam: 2, nbest: 3 }, /decoding\.nbest is not a decoding setting \(allowed: decoder, beam, lengthPenalty, lmWeight, lengthBonus, ctcWeight, wordLmWeight, oovPenalty, wordBonus\)/],
     ['not an object', [4], /decoding must be an object/],
     ['the CTC decoder for a model without a CTC head', { decoder: 'ctc' }, /decoding\.decoder is "ctc" but the model has no CTC head/],
   ];

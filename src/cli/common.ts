@@ -56,11 +56,20 @@ export function fail(message: string): never {
   process.exit(EXIT_FAILURE);
 }
 
+/** The word-LM flags (transcribe, eval, listen). */
+export interface WordLmFlags {
+  wordLm?: string | false;
+  wordLmWeight?: number;
+  oovPenalty?: number;
+  wordBonus?: number;
+}
+
 /**
- * Decoding flags shared by transcribe and eval. The six decoding settings have no commander
- * default: left out, they come from the model's recommended settings, else the global defaults.
+ * Decoding flags shared by transcribe and eval. The decoding settings a model may recommend have
+ * no commander default: left out, they come from the model's recommended settings, else the
+ * global defaults.
  */
-export interface DecodeFlags {
+export interface DecodeFlags extends WordLmFlags {
   model: string;
   decoder?: DecoderKind;
   beam?: number;
@@ -91,9 +100,20 @@ export function oneOf<T extends string>(name: string, choices: readonly T[]) {
   };
 }
 
-export function addDecodeOptions(cmd: Command): Command {
+/** --word-lm, --no-word-lm, --word-lm-weight, --oov-penalty, --word-bonus. */
+export function addWordLmOptions(cmd: Command): Command {
   const d = DEFAULT_DECODE_OPTIONS;
   return cmd
+    .option('--word-lm <file>', "word language model for beam search (default: the model directory's word-lm.bin if present)")
+    .option('--no-word-lm', 'do not use a word language model')
+    .option('--word-lm-weight <x>', `word-LM weight in shallow fusion (beam search only) ${recommendedDefault(d.wordLmWeight)}`, nonNegativeNumber('--word-lm-weight'))
+    .option('--oov-penalty <x>', `score taken once from each word the word LM does not know ${recommendedDefault(d.oovPenalty)}`, nonNegativeNumber('--oov-penalty'))
+    .option('--word-bonus <x>', `score per word when the word LM is used ${recommendedDefault(d.wordBonus)}`, nonNegativeNumber('--word-bonus'));
+}
+
+export function addDecodeOptions(cmd: Command): Command {
+  const d = DEFAULT_DECODE_OPTIONS;
+  cmd
     .addOption(modelOption())
     .option(
       '--decoder <kind>',
@@ -103,9 +123,10 @@ export function addDecodeOptions(cmd: Command): Command {
     .option('-b, --beam <n>', `beam width (1 = greedy) ${recommendedDefault(d.beam)}`, positiveInt('--beam'))
     .option('--length-penalty <x>', `beam search: divide scores by length^x ${recommendedDefault(d.lengthPenalty)}`, nonNegativeNumber('--length-penalty'))
     .option('--lm <file>', 'character language model for beam search (default: the model directory\'s lm.bin if present)')
-    .option('--no-lm', 'do not use a language model')
+    .option('--no-lm', 'do not use a character language model')
     .option('--lm-weight <x>', `language-model weight in shallow fusion (beam search only) ${recommendedDefault(d.lmWeight)}`, nonNegativeNumber('--lm-weight'))
-    .option('--length-bonus <x>', `score per character when the language model is used ${recommendedDefault(d.lengthBonus)}`, nonNegativeNumber('--length-bonus'))
+    .option('--length-bonus <x>', `score per character when the language model is used ${recommendedDefault(d.lengthBonus)}`, nonNegativeNumber('--length-bonus'));
+  return addWordLmOptions(cmd)
     .option('--hotwords <list>', 'comma-separated words to favour, e.g. "koe,tensorflow"')
     .option('--hotword-boost <x>', 'score per matching character of a hot word', nonNegativeNumber('--hotword-boost'), d.hotwordBoost)
     .option(
@@ -115,12 +136,18 @@ export function addDecodeOptions(cmd: Command): Command {
     );
 }
 
+/** The word-LM options given on the command line (--no-word-lm: wordLmWeight 0). */
+export function wordLmOptionsFrom(f: WordLmFlags): Partial<DecodeOptions> {
+  return definedOnly({ wordLmWeight: f.wordLm === false ? 0 : f.wordLmWeight, oovPenalty: f.oovPenalty, wordBonus: f.wordBonus });
+}
+
 /**
  * The decoding options the user gave on the command line (--no-lm: lmWeight 0); the rest comes
  * from {@link Transcriber.resolveDecodeOptions}.
  */
 export function decodeOptionsFrom(f: DecodeFlags): Partial<DecodeOptions> {
   return definedOnly({
+    ...wordLmOptionsFrom(f),
     decoder: f.decoder,
     beam: f.beam,
     lengthPenalty: f.lengthPenalty,
@@ -132,11 +159,11 @@ export function decodeOptionsFrom(f: DecodeFlags): Partial<DecodeOptions> {
   });
 }
 
-/** Load the model (and language model) named by the flags, or exit with a clear message. */
-export async function loadTranscriber(f: DecodeFlags): Promise<Transcriber> {
+/** Load the model (and language models) named by the flags, or exit with a clear message. */
+export async function loadTranscriber(f: Pick<DecodeFlags, 'model' | 'decoder' | 'lm' | 'wordLm'>): Promise<Transcriber> {
   let transcriber: Transcriber;
   try {
-    transcriber = await Transcriber.load(f.model, { lm: f.lm === false ? false : f.lm });
+    transcriber = await Transcriber.load(f.model, { lm: f.lm, wordLm: f.wordLm });
   } catch (err) {
     return fail(errorMessage(err));
   }

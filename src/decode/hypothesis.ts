@@ -35,6 +35,12 @@ export interface DecodeOptions {
   lmWeight: number;
   /** Score added per character when the language model is used. */
   lengthBonus: number;
+  /** Shallow-fusion weight of the word language model (0 = off). */
+  wordLmWeight: number;
+  /** Score taken once from a word that is not in the word LM's vocabulary. */
+  oovPenalty: number;
+  /** Score added per word when the word language model is used. */
+  wordBonus: number;
   /** Words to favour (names, jargon). */
   hotwords: string[];
   /** Score per matching character of a hot word. */
@@ -54,6 +60,9 @@ export const DEFAULT_DECODE_OPTIONS: DecodeOptions = {
   nbest: 1,
   lmWeight: 0.3,
   lengthBonus: 0.5,
+  wordLmWeight: 0.3,
+  oovPenalty: 2,
+  wordBonus: 0,
   hotwords: [],
   hotwordBoost: 2,
   ctcWeight: 0.3,

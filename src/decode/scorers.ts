@@ -1,9 +1,10 @@
 /**
  * Extra scores that beam search adds to the acoustic model's log-probabilities:
- * shallow fusion with a character language model, and hot-word boosting.
+ * shallow fusion with a character and a word language model, and hot-word boosting.
  */
 import type { CharNgramLm } from '../lm/char-ngram.js';
 import { LM_EOS } from '../lm/char-ngram.js';
+import { UNK_ID, WORD_EOS_ID, type WordNgramLm } from '../lm/word-ngram.js';
 import { EOS, type Vocabulary } from '../model/vocab.js';
 
 export interface BeamScorer<S = unknown> {
@@ -23,6 +24,46 @@ export function lmScorer(lm: CharNgramLm, vocab: Vocabulary, weight: number, len
       if (symbol === EOS) return { score: weight * lm.logProb(text, LM_EOS), state: text };
       const c = vocab.symbols[symbol] as string;
       return { score: weight * lm.logProb(text, c) + lengthBonus, state: text + c };
+    },
+  };
+}
+
+export interface WordLmState {
+  /** The previous words, as the word LM's history. */
+  history: readonly number[];
+  /** Characters of the word being spelled. */
+  word: string;
+  /** Whether `word` is already known to be out of the vocabulary (its penalty paid). */
+  oov: boolean;
+}
+
+/**
+ * Shallow fusion with a word LM: at each word end (a space, or the end of the sentence) score +=
+ * weight * log P_lm(word | previous words) + wordBonus, and at the end of the sentence also
+ * weight * log P_lm(</s> | words). A word out of the LM's vocabulary scores as `<unk>` and costs
+ * `oovPenalty` once: at the first character after which it is a prefix of no known word, or, for
+ * a word that is only a prefix of known words, at its end. One prefix lookup per character.
+ */
+export function wordLmScorer(lm: WordNgramLm, vocab: Vocabulary, weight: number, oovPenalty: number, wordBonus: number): BeamScorer<WordLmState> {
+  /** The score of ending the word in `s`, and the history after it (an empty word: nothing). */
+  const endWord = (s: WordLmState): { score: number; history: readonly number[] } => {
+    if (s.word === '') return { score: 0, history: s.history };
+    const id = s.oov ? UNK_ID : lm.id(s.word);
+    const penalty = id === UNK_ID && !s.oov ? oovPenalty : 0;
+    return { score: weight * lm.logProb(s.history, id) + wordBonus - penalty, history: lm.next(s.history, id) };
+  };
+  return {
+    initial: () => ({ history: lm.start, word: '', oov: false }),
+    extend: (s, symbol) => {
+      const c = vocab.symbols[symbol] as string;
+      if (symbol === EOS || c === ' ') {
+        const { score, history } = endWord(s);
+        const end = symbol === EOS ? weight * lm.logProb(history, WORD_EOS_ID) : 0;
+        return { score: score + end, state: { history, word: '', oov: false } };
+      }
+      const word = s.word + c;
+      if (s.oov || lm.isPrefix(word)) return { score: 0, state: { history: s.history, word, oov: s.oov } };
+      return { score: -oovPenalty, state: { history: s.history, word, oov: true } };
     },
   };
 }

@@ -30,7 +30,7 @@ export interface LoadedModel {
 export class ModelLoadError extends Error {}
 
 /** The decoding settings a model directory may recommend (model.json `decoding`). */
-export const RECOMMENDED_DECODING_KEYS = ['decoder', 'beam', 'lengthPenalty', 'lmWeight', 'lengthBonus', 'ctcWeight'] as const;
+export const RECOMMENDED_DECODING_KEYS = ['decoder', 'beam', 'lengthPenalty', 'lmWeight', 'lengthBonus', 'ctcWeight', 'wordLmWeight', 'oovPenalty', 'wordBonus'] as const;
 export type RecommendedDecoding = Partial<Pick<DecodeOptions, (typeof RECOMMENDED_DECODING_KEYS)[number]>>;
 
 /**
@@ -58,6 +58,9 @@ export function validateDecoding(value: unknown, config: Pick<ModelConfig, 'ctcL
       case 'lmWeight':
       case 'lengthBonus':
       case 'ctcWeight':
+      case 'wordLmWeight':
+      case 'oovPenalty':
+      case 'wordBonus':
         if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`decoding.${key} must be a finite number >= 0 ${got(v)}`);
         out[key] = v;
         break;

@@ -1,16 +1,12 @@
 /**
- * A character n-gram language model with interpolated Witten-Bell smoothing, over the
- * model's characters plus an end-of-sentence symbol. Trained from plain text (one sentence
- * per line), saved as gzipped JSON, and queried by context string during beam search.
- *
- *   P(c | h) = (C(h c) + T(h) * P(c | h')) / (C(h) + T(h))
- * where h' drops the oldest character of h, C counts, and T(h) is the number of distinct
- * characters seen after h; the recursion ends at the uniform distribution.
+ * A character n-gram language model with interpolated Witten-Bell smoothing (the shared core in
+ * ngram-counts.ts), over the model's characters plus an end-of-sentence symbol. Trained from
+ * plain text (one sentence per line), saved as gzipped JSON, and queried by context string
+ * during beam search.
  */
-import { readFile } from 'node:fs/promises';
-import { gunzipSync, gzipSync } from 'node:zlib';
-import { writeFileAtomic } from '../io/atomic.js';
 import { normalizeTranscript } from '../text/normalize.js';
+import { isLmFormat, readLmFile, writeLmFile, type LmDocument } from './lm-file.js';
+import { NgramCounter, type NgramTable } from './ngram-counts.js';
 
 export const LM_FORMAT = 'koe-char-lm';
 export const LM_FORMAT_VERSION = 1;
@@ -19,10 +15,8 @@ export const LM_EOS = '$';
 /** Start-of-sentence padding in contexts. */
 const BOS = '^';
 
-interface ContextCounts {
-  total: number;
-  followers: Map<string, number>;
-}
+/** The file's `contexts`: context string -> [total, follower character -> count]. */
+type SavedContexts = Record<string, [number, Record<string, number>]>;
 
 export interface CharLmTrainOptions {
   order: number;
@@ -32,53 +26,46 @@ export interface CharLmTrainOptions {
 
 export const DEFAULT_LM_OPTIONS: CharLmTrainOptions = { order: 6, minCount: 2 };
 
+/** Token ids of the n-gram core: a character's index in the alphabet; BOS the next id. */
+function charIds(alphabet: readonly string[]): Map<string, number> {
+  const ids = new Map(alphabet.map((c, i) => [c, i]));
+  ids.set(BOS, alphabet.length);
+  return ids;
+}
+
+/** The ids of `text`'s characters; a character outside the alphabet gets an id that no history has. */
+function idsOf(ids: ReadonlyMap<string, number>, text: string): number[] {
+  return [...text].map((c) => ids.get(c) ?? ids.size);
+}
+
 export class CharNgramLm {
   private readonly cache = new Map<string, Map<string, number>>();
-  readonly alphabet: string[];
+  private readonly ids: Map<string, number>;
 
   private constructor(
-    readonly order: number,
-    private readonly contexts: Map<string, ContextCounts>,
-    alphabet: string[],
+    private readonly counts: NgramTable,
+    readonly alphabet: string[],
   ) {
-    this.alphabet = alphabet;
+    this.ids = charIds(alphabet);
+  }
+
+  get order(): number {
+    return this.counts.order;
   }
 
   /** Count n-grams of all orders up to `order` over normalized sentences. */
   static train(sentences: Iterable<string>, opts: Partial<CharLmTrainOptions> = {}): CharNgramLm {
     const { order, minCount } = { ...DEFAULT_LM_OPTIONS, ...opts };
     if (!Number.isInteger(order) || order < 1 || order > 12) throw new Error('LM order must be an integer from 1 to 12');
-    const contexts = new Map<string, ContextCounts>();
-    const alphabet = new Set<string>([LM_EOS]);
-    for (const raw of sentences) {
-      const s = normalizeTranscript(raw);
-      if (!s) continue;
-      const padded = BOS.repeat(order - 1) + s + LM_EOS;
-      for (let i = order - 1; i < padded.length; i++) {
-        const c = padded[i] as string;
-        alphabet.add(c);
-        for (let n = 0; n < order; n++) {
-          const ctx = padded.slice(i - n, i);
-          let entry = contexts.get(ctx);
-          if (!entry) contexts.set(ctx, (entry = { total: 0, followers: new Map() }));
-          entry.total++;
-          entry.followers.set(c, (entry.followers.get(c) ?? 0) + 1);
-        }
-      }
-    }
-    if (minCount > 1) {
-      for (const [ctx, entry] of contexts) {
-        if (ctx.length < 2) continue;
-        for (const [c, n] of entry.followers) {
-          if (n < minCount) {
-            entry.followers.delete(c);
-            entry.total -= n;
-          }
-        }
-        if (entry.followers.size === 0) contexts.delete(ctx);
-      }
-    }
-    return new CharNgramLm(order, contexts, [...alphabet].sort());
+    const texts = [...sentences].map((s) => normalizeTranscript(s)).filter(Boolean);
+    const chars = new Set<string>([LM_EOS]);
+    for (const s of texts) for (const c of s) chars.add(c);
+    const alphabet = [...chars].sort();
+    const ids = charIds(alphabet);
+    const counter = new NgramCounter(order, alphabet.length);
+    for (const s of texts) counter.addSentence(idsOf(ids, s + LM_EOS), ids.get(BOS) as number);
+    counter.prune(minCount, 2);
+    return new CharNgramLm(counter.table(), alphabet);
   }
 
   /** Probability distribution over the alphabet after `history` (the sentence so far). */
@@ -87,16 +74,8 @@ export class CharNgramLm {
     const key = this.order === 1 ? '' : ctx;
     const hit = this.cache.get(key);
     if (hit) return hit;
-    let probs = new Map(this.alphabet.map((c) => [c, 1 / this.alphabet.length]));
-    for (let n = 0; n <= key.length; n++) {
-      const entry = this.contexts.get(key.slice(key.length - n));
-      if (!entry) continue;
-      const types = entry.followers.size;
-      const denom = entry.total + types;
-      const next = new Map<string, number>();
-      for (const c of this.alphabet) next.set(c, ((entry.followers.get(c) ?? 0) + types * (probs.get(c) as number)) / denom);
-      probs = next;
-    }
+    const dist = this.counts.distribution(idsOf(this.ids, key));
+    const probs = new Map(this.alphabet.map((c, i) => [c, dist[i] as number]));
     if (this.cache.size > 200_000) this.cache.clear();
     this.cache.set(key, probs);
     return probs;
@@ -124,29 +103,31 @@ export class CharNgramLm {
   }
 
   get size(): number {
-    let n = 0;
-    for (const e of this.contexts.values()) n += e.followers.size;
-    return n;
+    return this.counts.ngrams;
   }
 
   async save(file: string): Promise<void> {
-    const contexts: Record<string, [number, Record<string, number>]> = {};
-    for (const [ctx, e] of this.contexts) contexts[ctx] = [e.total, Object.fromEntries(e.followers)];
-    const json = JSON.stringify({ format: LM_FORMAT, formatVersion: LM_FORMAT_VERSION, order: this.order, alphabet: this.alphabet, contexts });
-    await writeFileAtomic(file, gzipSync(json));
+    const symbol = (id: number): string => (id === this.alphabet.length ? BOS : (this.alphabet[id] as string));
+    const contexts: SavedContexts = {};
+    for (const { history, total, followers } of this.counts.entries()) {
+      contexts[history.map(symbol).join('')] = [total, Object.fromEntries(followers.map(([id, n]) => [symbol(id), n]))];
+    }
+    await writeLmFile(file, { format: LM_FORMAT, formatVersion: LM_FORMAT_VERSION, order: this.order, alphabet: this.alphabet, contexts });
   }
 
   static async load(file: string): Promise<CharNgramLm> {
-    let doc: { format?: string; formatVersion?: number; order: number; alphabet: string[]; contexts: Record<string, [number, Record<string, number>]> };
-    try {
-      doc = JSON.parse(gunzipSync(await readFile(file)).toString('utf8'));
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new Error(code === 'ENOENT' ? `language model ${file} not found` : `language model ${file} is corrupt or not a koe LM`);
+    return CharNgramLm.fromDocument(await readLmFile(file), file);
+  }
+
+  /** The LM in a parsed file (`file` names it in errors). */
+  static fromDocument(doc: LmDocument, file: string): CharNgramLm {
+    if (!isLmFormat(doc, LM_FORMAT, LM_FORMAT_VERSION)) throw new Error(`${file} is not a koe character LM of format version ${LM_FORMAT_VERSION}`);
+    const alphabet = doc.alphabet as string[];
+    const ids = charIds(alphabet);
+    const counter = new NgramCounter(doc.order as number, alphabet.length);
+    for (const [ctx, [, followers]] of Object.entries(doc.contexts as SavedContexts)) {
+      for (const [c, n] of Object.entries(followers)) counter.add(idsOf(ids, ctx), ids.get(c) as number, n);
     }
-    if (doc.format !== LM_FORMAT || doc.formatVersion !== LM_FORMAT_VERSION) throw new Error(`${file} is not a koe character LM of format version ${LM_FORMAT_VERSION}`);
-    const contexts = new Map<string, ContextCounts>();
-    for (const [ctx, [total, followers]] of Object.entries(doc.contexts)) contexts.set(ctx, { total, followers: new Map(Object.entries(followers)) });
-    return new CharNgramLm(doc.order, contexts, doc.alphabet);
+    return new CharNgramLm(counter.table(), alphabet);
   }
 }

@@ -76,6 +76,7 @@ export function registerEval(program: Command): void {
       const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
       const scorers = [
         ...(!greedy && transcriber.languageModel && decodeOptions.lmWeight ? [`LM (weight ${decodeOptions.lmWeight})`] : []),
+        ...(!greedy && transcriber.wordLanguageModel && decodeOptions.wordLmWeight ? [`word LM (weight ${decodeOptions.wordLmWeight})`] : []),
         ...(!greedy && hasCtc && decodeOptions.ctcWeight ? [`CTC (weight ${decodeOptions.ctcWeight})`] : []),
       ];
       const decoderLabel = decodeOptions.decoder === 'ctc' ? 'CTC best path' : (greedy ? 'greedy' : `beam ${decodeOptions.beam}`) + scorers.map((x) => ` + ${x}`).join('');

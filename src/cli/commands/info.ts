@@ -3,8 +3,40 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { loadModel } from '../../io/model-dir.js';
+import { describeLmFile, type LmKind } from '../../lm/index.js';
+import { LM_FILE, WORD_LM_FILE } from '../../transcriber.js';
 import { packageVersion } from '../../util/package-root.js';
 import { errorMessage, modelOption, startBackend } from '../common.js';
+
+interface LmFileInfo {
+  file: string;
+  bytes: number;
+  kind?: LmKind;
+  order?: number;
+  error?: string;
+}
+
+/** The language-model files in a model directory (lm.bin, word-lm.bin), with their kind and size. */
+async function languageModels(dir: string): Promise<LmFileInfo[]> {
+  const out: LmFileInfo[] = [];
+  for (const file of [LM_FILE, WORD_LM_FILE]) {
+    const full = path.join(dir, file);
+    const bytes = await stat(full).then((s) => s.size, () => undefined);
+    if (bytes === undefined) continue;
+    try {
+      out.push({ file, bytes, ...(await describeLmFile(full)) });
+    } catch (err) {
+      out.push({ file, bytes, error: errorMessage(err) });
+    }
+  }
+  return out;
+}
+
+function describeLm(l: LmFileInfo): string {
+  const size = `${(l.bytes / 1e6).toFixed(2)} MB`;
+  if (l.error !== undefined) return `  ${l.file}: ${size}, unreadable (${l.error})`;
+  return `  ${l.file}: ${l.kind === 'word' ? 'word' : 'character'} ${String(l.order)}-gram LM, ${size}`;
+}
 
 async function directoryBytes(dir: string): Promise<number> {
   let total = 0;
@@ -29,6 +61,7 @@ export function registerInfo(program: Command): void {
         backend: backend.name,
         backendFallbacks: backend.fallbacks,
         modelDir: path.resolve(opts.model),
+        languageModels: await languageModels(opts.model),
       };
       try {
         const m = await loadModel(opts.model);
@@ -76,6 +109,7 @@ export function registerInfo(program: Command): void {
       } else {
         lines.push(`  (no model: ${String(info.modelError)})`);
       }
+      lines.push(...(info.languageModels as LmFileInfo[]).map(describeLm));
       process.stdout.write(lines.join('\n') + '\n');
     });
 }

@@ -7,15 +7,28 @@ import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { AudioError, encodeWav } from '../../audio/index.js';
 import { DEFAULT_DECODE_OPTIONS } from '../../decode/hypothesis.js';
-import { ModelLoadError } from '../../io/model-dir.js';
-import { Dictation, LISTEN_SAMPLE_RATE, type DictationEvent } from '../../listen/dictation.js';
+import { Dictation, LISTEN_SAMPLE_RATE, type DictationEvent, type Recognizer } from '../../listen/dictation.js';
 import { EventPrinter, type PrintMode } from '../../listen/printer.js';
 import { checkRecorder, FileSource, ListenError, MicrophoneSource, RECORDERS, type AudioSource, type RecorderName } from '../../listen/sources.js';
-import { Transcriber } from '../../transcriber.js';
 import { DEFAULT_VAD_OPTIONS } from '../../vad/index.js';
-import { errorMessage, EXIT_FAILURE, EXIT_INTERRUPTED, fail, globalOptions, modelOption, nonNegativeNumber, positiveInt, recommendedDefault, startBackend } from '../common.js';
+import {
+  addWordLmOptions,
+  errorMessage,
+  EXIT_FAILURE,
+  EXIT_INTERRUPTED,
+  fail,
+  globalOptions,
+  loadTranscriber,
+  modelOption,
+  nonNegativeNumber,
+  positiveInt,
+  recommendedDefault,
+  startBackend,
+  wordLmOptionsFrom,
+  type WordLmFlags,
+} from '../common.js';
 
-interface ListenCliOptions {
+interface ListenCliOptions extends WordLmFlags {
   model: string;
   beam?: number;
   recorder: RecorderName;
@@ -83,11 +96,12 @@ Examples:
   koe listen --input audio-samples/sample1.wav --fast --json`;
 
 export function registerListen(program: Command): void {
-  program
+  const cmd = program
     .command('listen')
     .description('live dictation: transcribe speech from the microphone as you talk')
     .addOption(modelOption())
-    .option('-b, --beam <n>', `beam width of final transcripts (1 = greedy; partials are always greedy) ${recommendedDefault(DEFAULT_DECODE_OPTIONS.beam)}`, positiveInt('--beam'))
+    .option('-b, --beam <n>', `beam width of final transcripts (1 = greedy; partials are always greedy) ${recommendedDefault(DEFAULT_DECODE_OPTIONS.beam)}`, positiveInt('--beam'));
+  addWordLmOptions(cmd)
     .addOption(new Option('--recorder <name>', 'program that records (through node-record-lpcm16)').choices(RECORDERS).default('sox'))
     .option('--device <name>', 'capture device (default: the system default)')
     .option('-i, --input <file.wav>', 'stream a WAV file instead of the microphone, in real time')
@@ -131,13 +145,13 @@ async function runListen(opts: ListenCliOptions, cmd: Command): Promise<number> 
     }
   }
   const backend = await startBackend(cmd);
-  let transcriber: Transcriber;
-  try {
-    transcriber = await Transcriber.load(opts.model);
-  } catch (err) {
-    if (err instanceof ModelLoadError) fail(err.message);
-    throw err;
-  }
+  const transcriber = await loadTranscriber(opts);
+  // Finals decode with the word-LM flags given (partials are greedy: no LM).
+  const wordLmOptions = wordLmOptionsFrom(opts);
+  const recognizer: Recognizer = {
+    features: (samples) => transcriber.features(samples),
+    decode: (features, options) => transcriber.decode(features, { ...wordLmOptions, ...options }),
+  };
   let source: AudioSource;
   if (opts.input) {
     try {
@@ -180,7 +194,7 @@ async function runListen(opts: ListenCliOptions, cmd: Command): Promise<number> 
     }
     printer.final(e, { wav });
   };
-  const dictation = new Dictation(transcriber, onEvent, {
+  const dictation = new Dictation(recognizer, onEvent, {
     // Finals: --beam, else the model's recommended beam; the other settings (and the decoder,
     // also for the greedy partials) come from the model's recommendation through decode().
     beam: transcriber.resolveDecodeOptions({ beam: opts.beam }).beam,
