@@ -8,8 +8,11 @@ import {
   column,
   computeNormStats,
   createMatrix,
+  DEFAULT_FEATURE_CONFIG,
   extractFeatures,
   normalize,
+  subtractUtteranceMean,
+  validateFeatureConfig,
 } from '../src/features/index.js';
 import { makeRng } from '../src/util/rng.js';
 
@@ -130,5 +133,56 @@ describe('normalize', () => {
     expect(Array.from(m.data)).toEqual(Array.from(before));
     expect(Array.from(z2.data)).toEqual(Array.from(z1.data));
     expect(() => normalize(m, { mean: [0, 0], std: [1, 1] })).toThrow(/dims/);
+  });
+});
+
+describe('cepstral mean normalization (features.cmn)', () => {
+  const cmn = { ...DEFAULT_FEATURE_CONFIG, cmn: true };
+  /** A chirp in noise, scaled by `gain`; the same seed gives the same waveform. */
+  function chirp(gain: number): Float32Array {
+    const rng = makeRng(9);
+    const x = new Float32Array(24000);
+    for (let i = 0; i < x.length; i++) x[i] = gain * (0.3 * Math.sin(i * 0.04 * (1 + i / 24000)) + 0.05 * (rng() * 2 - 1));
+    return x;
+  }
+
+  it('subtractUtteranceMean leaves every dimension with zero mean and the frame-to-frame changes intact', () => {
+    const m = randomMatrix(50, 3, 8, [5, -2, 40], [1, 3, 0.5]);
+    const z = subtractUtteranceMean(m);
+    for (let j = 0; j < 3; j++) expect(Math.abs(meanStd(column(z, j))[0])).toBeLessThan(1e-4);
+    for (let t = 1; t < 50; t++) for (let j = 0; j < 3; j++) expect(at(z, t, j) - at(z, t - 1, j)).toBeCloseTo(at(m, t, j) - at(m, t - 1, j), 4);
+    expect(Array.from(subtractUtteranceMean(randomMatrix(1, 3, 2, [1, 2, 3], [1, 1, 1])).data)).toEqual([0, 0, 0]);
+  });
+
+  it('makes the features independent of the recording level, which without it moves c0', () => {
+    const quiet = extractFeatures(chirp(0.2), cmn);
+    const loud = extractFeatures(chirp(1), cmn);
+    expect(loud.frames).toBe(quiet.frames);
+    let worst = 0;
+    for (let i = 0; i < loud.data.length; i++) worst = Math.max(worst, Math.abs((loud.data[i] as number) - (quiet.data[i] as number)));
+    expect(worst).toBeLessThan(1e-2);
+    const plainQuiet = extractFeatures(chirp(0.2));
+    const plainLoud = extractFeatures(chirp(1));
+    expect(Math.abs(at(plainLoud, 10, 0) - at(plainQuiet, 10, 0))).toBeGreaterThan(1);
+  });
+
+  it('zeroes the static cepstra\'s means and leaves the deltas as they were', () => {
+    const x = chirp(1);
+    const withCmn = extractFeatures(x, cmn);
+    const without = extractFeatures(x);
+    const C = DEFAULT_FEATURE_CONFIG.numCeps;
+    for (let j = 0; j < C; j++) expect(Math.abs(meanStd(column(withCmn, j))[0])).toBeLessThan(1e-3);
+    expect(Math.abs(meanStd(column(without, 1))[0])).toBeGreaterThan(1e-2);
+    for (let j = C; j < 3 * C; j++) {
+      const a = column(withCmn, j);
+      const b = column(without, j);
+      for (let t = 0; t < a.length; t++) expect(a[t] as number).toBeCloseTo(b[t] as number, 3);
+    }
+  });
+
+  it('is a checked boolean setting; a config without it (older models) means off', () => {
+    expect(() => validateFeatureConfig({ ...DEFAULT_FEATURE_CONFIG, cmn: 'yes' as unknown as boolean })).toThrow(/cmn must be true or false/);
+    expect(() => validateFeatureConfig(cmn)).not.toThrow();
+    expect(DEFAULT_FEATURE_CONFIG.cmn).toBeUndefined();
   });
 });

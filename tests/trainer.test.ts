@@ -8,6 +8,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { initBackend } from '../src/backend.js';
+import { loadModel } from '../src/io/model-dir.js';
 import { bundleExists } from '../src/io/tensor-bundle.js';
 import { ModelParams } from '../src/model/params.js';
 import { DEFAULT_TEACHER_FORCING, teacherForcingProbability, type TeacherForcingSchedule } from '../src/model/teacher-forcing.js';
@@ -16,7 +17,8 @@ import { checkpointExists, readCheckpoint, type Checkpoint, type TrainProgress }
 import { learningRateAt, resolveTrainConfig, type TrainConfig, type TrainConfigInput } from '../src/train/config.js';
 import { train, TrainingDivergedError, TrainingInterruptedError, type TrainOptions } from '../src/train/trainer.js';
 import { makeRng } from '../src/util/rng.js';
-import { readTrainLog, smallTrainConfig, TempDirs, TINY_MANIFEST } from './helpers/tiny-model.js';
+import { DEFAULT_FEATURE_CONFIG } from '../src/features/index.js';
+import { readTrainLog, SMALL_MODEL, smallTrainConfig, TempDirs, TINY_MANIFEST, trainSmallModel } from './helpers/tiny-model.js';
 
 const dirs = new TempDirs();
 
@@ -273,6 +275,57 @@ describe('interruption', () => {
     expect(r.progress.epochs).toHaveLength(1);
     expect(await bundleExists(out, 'model')).toBe(true);
     expect((await stat(path.join(out, 'model.json'))).size).toBeGreaterThan(0);
+  });
+});
+
+describe('fine-tuning (initFrom)', () => {
+  /** Weights of a model directory, as a record (disposed by the caller). */
+  async function weightsOf(dir: string): Promise<{ params: Record<string, tf.Tensor>; normalization: { mean: number[]; std: number[] }; training: Record<string, unknown> }> {
+    const m = await loadModel(dir);
+    const params: Record<string, tf.Tensor> = {};
+    for (const [k, v] of m.model.params.vars) params[k] = v;
+    return { params, normalization: m.normalization, training: m.training };
+  }
+
+  it('starts from the model: its weights, architecture and statistics, and records where it came from', async () => {
+    const base = await dirs.make('koe-ft-base-');
+    await trainSmallModel(base, 30);
+    const fresh = await dirs.make('koe-ft-fresh-');
+    const tuned = await dirs.make('koe-ft-tuned-');
+    // A different architecture in the config: the model's replaces it. A learning rate of
+    // ~0 leaves the weights where they start, so the saved model shows what training began from.
+    const over: TrainConfigInput = { model: { ...SMALL_MODEL, encoderUnits: 4 }, learningRate: { peak: 1e-12, warmupSteps: 1, floor: 1e-12 }, epochs: 1 };
+    await run(fresh, over);
+    await run(tuned, over, { initFrom: base });
+    const [b, t] = [await weightsOf(base), await weightsOf(tuned)];
+    expect(maxAbsDiff(b.params, t.params)).toBeLessThan(1e-6);
+    expect(t.normalization).toEqual(b.normalization);
+    expect(t.training.initFrom).toMatchObject({ model: path.resolve(base), steps: 30 });
+    // The trained start shows in the very first step's loss.
+    const [freshLog, tunedLog] = [await readTrainLog(fresh), await readTrainLog(tuned)];
+    expect(tunedLog[0]!.loss).toBeLessThan(freshLog[0]!.loss * 0.8);
+    tf.dispose([...Object.values(b.params), ...Object.values(t.params)]);
+  });
+
+  it('with other features (cepstral mean normalization on), computes the statistics anew', async () => {
+    const base = await dirs.make('koe-ft-base2-');
+    await trainSmallModel(base, 3);
+    const tuned = await dirs.make('koe-ft-cmn-');
+    await run(tuned, { features: { ...DEFAULT_FEATURE_CONFIG, cmn: true }, epochs: 1 }, { initFrom: base });
+    const [b, t] = [await weightsOf(base), await weightsOf(tuned)];
+    expect(t.normalization.mean[0]).not.toBeCloseTo(b.normalization.mean[0] as number, 1);
+    // c0 less its utterance mean averages to zero over the training set.
+    expect(Math.abs(t.normalization.mean[0] as number)).toBeLessThan(1e-3);
+    expect((await loadModel(tuned)).features.cmn).toBe(true);
+    tf.dispose([...Object.values(b.params), ...Object.values(t.params)]);
+  });
+
+  it('refuses a model whose input does not match the training features', async () => {
+    const base = await dirs.make('koe-ft-base3-');
+    await trainSmallModel(base, 3);
+    const out = await dirs.make('koe-ft-bad-');
+    const over: TrainConfigInput = { features: { ...DEFAULT_FEATURE_CONFIG, numCeps: 12 }, model: { ...SMALL_MODEL, inputDim: 36 } };
+    await expect(run(out, over, { initFrom: base })).rejects.toThrow(/cannot fine-tune .*39-dim features, the training config makes 36/);
   });
 });
 

@@ -19,6 +19,13 @@ export interface FeatureConfig {
   deltaWindow: number;
   /** Append deltas and delta-deltas: [c, Δc, ΔΔc] → 3 x numCeps dims. */
   useDeltas: boolean;
+  /**
+   * Cepstral mean normalization: subtract each utterance's own mean from its cepstra (before
+   * the deltas, which a constant offset does not change). It removes what is constant over an
+   * utterance: the voice's average spectral envelope, the microphone's and room's response, the
+   * loudness (c0). Absent (models trained before it existed) means off.
+   */
+  cmn?: boolean;
 }
 
 /** 16 kHz, 25 ms Hamming window, 10 ms hop, 512-point FFT, 40 mel bands, 13 cepstra + Δ + ΔΔ (window 2) = 39 dims. */
@@ -80,6 +87,7 @@ export function validateFeatureConfig(cfg: FeatureConfig): void {
     fail(`numCeps must be an integer in 1..40 (got ${cfg.numCeps})`);
   }
   if (cfg.numCeps > cfg.melBands) fail(`numCeps (${cfg.numCeps}) must not exceed melBands (${cfg.melBands})`);
+  if (cfg.cmn !== undefined && typeof cfg.cmn !== 'boolean') fail(`cmn must be true or false (got ${JSON.stringify(cfg.cmn)})`);
   if (cfg.useDeltas && (!Number.isInteger(cfg.deltaWindow) || cfg.deltaWindow < 1)) {
     fail(`deltaWindow must be an integer >= 1 (got ${cfg.deltaWindow})`);
   }

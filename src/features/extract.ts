@@ -3,6 +3,7 @@ import { addDeltas } from './deltas.js';
 import type { FeatureMatrix } from './matrix.js';
 import { computeMfcc } from './mfcc.js';
 import { computeMfccJs } from './mfccjs.js';
+import { subtractUtteranceMean } from './normalize.js';
 
 /**
  * Which MFCC implementation runs: 'meyda' (default, meyda's extract('mfcc')) or 'js'
@@ -21,15 +22,17 @@ export function computeMfccWith(engine: MfccEngine, samples: Float32Array, cfg: 
 }
 
 /**
- * Unnormalized features of 16 kHz mono float samples in [-1, 1]: MFCCs, plus deltas and
- * delta-deltas when cfg.useDeltas ([c, Δc, ΔΔc], featureDim(cfg) values per frame).
- * Always at least one frame. Apply `normalize` with the model's stats afterwards.
+ * Unnormalized features of 16 kHz mono float samples in [-1, 1]: MFCCs (less their mean over
+ * the utterance when cfg.cmn), plus deltas and delta-deltas when cfg.useDeltas ([c, Δc, ΔΔc],
+ * featureDim(cfg) values per frame). Always at least one frame. Apply `normalize` with the
+ * model's stats afterwards.
  */
 export function extractFeatures(
   samples16k: Float32Array,
   cfg: FeatureConfig = DEFAULT_FEATURE_CONFIG,
   opts: ExtractOptions = {},
 ): FeatureMatrix {
-  const mfcc = computeMfccWith(opts.engine ?? 'meyda', samples16k, cfg);
+  const raw = computeMfccWith(opts.engine ?? 'meyda', samples16k, cfg);
+  const mfcc = cfg.cmn ? subtractUtteranceMean(raw) : raw;
   return cfg.useDeltas ? addDeltas(mfcc, cfg.deltaWindow) : mfcc;
 }

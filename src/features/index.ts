@@ -19,7 +19,7 @@ export {
 } from './matrix.js';
 export { computeMfcc, configureMeyda, getMeyda, hammingWindow, prepareFrame, INT16_SCALE, type MeydaRuntime } from './mfcc.js';
 export { addDeltas, computeDeltas } from './deltas.js';
-export { type NormStats, NormAccumulator, computeNormStats, normalize, STD_FLOOR } from './normalize.js';
+export { type NormStats, NormAccumulator, computeNormStats, normalize, subtractUtteranceMean, STD_FLOOR } from './normalize.js';
 export {
   type SpecAugmentConfig,
   type SpecAugmentMasks,

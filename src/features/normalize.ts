@@ -122,3 +122,13 @@ export function normalize(m: FeatureMatrix, stats: NormStats): FeatureMatrix {
   }
   return out;
 }
+
+/**
+ * Cepstral mean normalization of one utterance: each dimension minus its mean over the
+ * utterance's frames (a one-frame utterance becomes zeros). Returns a new matrix.
+ */
+export function subtractUtteranceMean(m: FeatureMatrix): FeatureMatrix {
+  if (m.frames === 0) return createMatrix(0, m.dim);
+  const { mean } = computeNormStats([m]);
+  return normalize(m, { mean, std: mean.map(() => 1) });
+}

@@ -10,8 +10,8 @@ import { backendInfo } from '../backend.js';
 import { ctcGreedyDecode } from '../decode/ctc-greedy.js';
 import { greedyDecode } from '../decode/greedy.js';
 import { evaluate, type EvalItem, type EvalReport } from '../eval/evaluate.js';
-import { normalize, specAugment, type FeatureMatrix, type NormStats } from '../features/index.js';
-import { saveModel } from '../io/model-dir.js';
+import { featureDim, normalize, specAugment, type FeatureConfig, type FeatureMatrix, type NormStats } from '../features/index.js';
+import { loadModel, saveModel, type LoadedModel } from '../io/model-dir.js';
 import { ModelParams } from '../model/params.js';
 import { Seq2Seq, type StepLossOptions } from '../model/seq2seq.js';
 import { teacherForcingProbability } from '../model/teacher-forcing.js';
@@ -37,6 +37,13 @@ export interface TrainOptions {
   /** Applied on top of the config, also when resuming (whose config otherwise wins). */
   overrides?: Partial<Pick<TrainConfig, 'epochs' | 'maxSteps'>>;
   resume: boolean;
+  /**
+   * Fine-tuning: a model directory whose weights (and architecture, which replaces
+   * config.model) training starts from, with a fresh optimizer and schedules. Its normalization
+   * statistics are kept when config.features equals its features, else computed anew from the
+   * training set. Ignored when resuming a checkpoint (which holds the weights since).
+   */
+  initFrom?: string;
   /** Gradient workers (threads, each with its own backend instance); 1 = compute in this thread. */
   workers?: number;
   /** No progress bar or log lines (tests). */
@@ -75,6 +82,28 @@ const PURPOSE_STEP = 2;
 const PURPOSE_SAMPLING = 3;
 
 /** Seed of one utterance's scheduled-sampling coin flips at one step. */
+/** Feature settings compared as a model stores them (an absent cmn is off). */
+function sameFeatures(a: FeatureConfig, b: FeatureConfig): boolean {
+  const canon = (f: FeatureConfig): string => JSON.stringify(Object.entries({ ...f, cmn: f.cmn === true }).sort(([x], [y]) => (x < y ? -1 : 1)));
+  return canon(a) === canon(b);
+}
+
+/** The model to fine-tune, checked against this run's vocabulary and features. */
+async function loadInitModel(dir: string, vocab: Vocabulary, features: FeatureConfig): Promise<LoadedModel> {
+  const init = await loadModel(dir);
+  const problem =
+    init.vocab.symbols.join('\u0000') !== vocab.symbols.join('\u0000')
+      ? `its vocabulary (${init.vocab.size} symbols) is not koe's (${vocab.size})`
+      : init.model.config.inputDim !== featureDim(features)
+        ? `it reads ${init.model.config.inputDim}-dim features, the training config makes ${featureDim(features)}`
+        : undefined;
+  if (problem) {
+    init.model.dispose();
+    throw new Error(`cannot fine-tune ${dir}: ${problem}`);
+  }
+  return init;
+}
+
 function samplingSeed(seed: number, step: number, utterance: number): number {
   return (rngFor(seed, PURPOSE_SAMPLING, step)() * 4294967296) ^ Math.imul(utterance + 1, 0x27d4eb2d);
 }
@@ -98,6 +127,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (checkpoint) config = checkpoint.config;
   config = { ...config, ...opts.overrides };
   if (config.model.vocabSize !== vocab.size) config = { ...config, model: { ...config.model, vocabSize: vocab.size } };
+  const init = !checkpoint && opts.initFrom ? await loadInitModel(opts.initFrom, vocab, config.features) : undefined;
+  if (init) config = { ...config, model: init.model.config };
 
   // Data.
   const trainSet = await loadUtterances(opts.trainManifest, vocab, config.maxDuration);
@@ -147,7 +178,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
   }
   featureBar.stop();
-  const normalization: NormStats = checkpoint ? checkpoint.normalization : await normalizationStats(store, trainSet.utterances);
+  const keepInitStats = init !== undefined && sameFeatures(init.features, config.features);
+  if (init && !keepInitStats) say(`fine-tuning: the features differ from ${opts.initFrom}'s, so normalization statistics are computed anew`);
+  const normalization: NormStats = checkpoint
+    ? checkpoint.normalization
+    : init && keepInitStats
+      ? init.normalization
+      : await normalizationStats(store, trainSet.utterances);
   if (trainSet.utterances.length >= 1000) {
     for (const speed of missing) {
       stopIfAsked();
@@ -160,7 +197,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   // Model and optimizer.
   const model = checkpoint
     ? new Seq2Seq(config.model, ModelParams.fromTensors(config.model, checkpoint.params))
-    : Seq2Seq.create(config.model, config.seed);
+    : (init?.model ?? Seq2Seq.create(config.model, config.seed));
   const adam = new Adam();
   if (checkpoint) {
     adam.restore(checkpoint.adamStep, checkpoint.adam);
@@ -182,10 +219,16 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     trainUtterances: trainSet.utterances.length,
     trainHours: Number(hours.toFixed(3)),
     validUtterances: valid.length,
+    // A fine-tuned model says what it started from (kept across resumes).
+    ...(checkpoint?.data.initFrom !== undefined
+      ? { initFrom: checkpoint.data.initFrom }
+      : init
+        ? { initFrom: { model: path.resolve(opts.initFrom as string), steps: init.training.steps ?? null, trainingSeconds: init.training.trainingSeconds ?? null, validCer: init.training.validCer ?? null } }
+        : {}),
   };
   say(
     `training on ${trainSet.utterances.length} utterances (${hours.toFixed(2)} h), validating on ${valid.length}; ` +
-      `${model.params.count.toLocaleString('en-US')} parameters; ${checkpoint ? `resuming at step ${progress.step}, epoch ${progress.epoch + 1}` : 'new run'}`,
+      `${model.params.count.toLocaleString('en-US')} parameters; ${checkpoint ? `resuming at step ${progress.step}, epoch ${progress.epoch + 1}` : init ? `fine-tuning ${opts.initFrom}` : 'new run'}`,
   );
 
   // A finite loss and gradient can still leave non-finite weights (e.g. an absurd learning

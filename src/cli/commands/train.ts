@@ -12,6 +12,7 @@ interface TrainCliOptions {
   out: string;
   config?: string;
   resume?: boolean;
+  initFrom?: string;
   epochs?: number;
   maxSteps?: number;
   seed?: number;
@@ -36,8 +37,15 @@ Writes to --out: model.json + weights (best validation CER so far; a model direc
 checkpoint.json + weights (resume state, written atomically), train-log.jsonl (one line per step).
 Ctrl-C stops after the current step and saves a checkpoint.
 
-Example:
-  koe train --train data/corpus/train.jsonl --valid data/corpus/valid.jsonl --out runs/my-model`;
+Fine-tuning (--init-from): the model's architecture replaces config.model; its normalization
+statistics are kept when the config's features equal the model's, else computed from --train.
+The schedules (learning rate, teacher forcing) start at step 0: a lower learningRate.peak and a
+constant teacherForcing suit a model that is already trained.
+
+Examples:
+  koe train --train data/corpus/train.jsonl --valid data/corpus/valid.jsonl --out runs/my-model
+  koe train --train my-data.jsonl --valid my-valid.jsonl --out runs/tuned --init-from models/default --config tune.json
+    (tune.json: {"learningRate":{"peak":0.0003,"warmupSteps":100},"teacherForcing":{"kind":"constant","value":0.8}})`;
 
 export function registerTrain(program: Command): void {
   program
@@ -48,6 +56,7 @@ export function registerTrain(program: Command): void {
     .requiredOption('--out <dir>', 'output directory (model, checkpoints, log)')
     .option('--config <file>', 'training config JSON (see below)')
     .option('--resume', 'continue from the checkpoint in --out (its config is used)')
+    .option('--init-from <model>', 'fine-tune: start from this model directory\'s weights and architecture (e.g. models/default), with a fresh optimizer')
     .option('--epochs <n>', 'override the number of epochs', positiveInt('--epochs'))
     .option('--max-steps <n>', 'stop after this many optimizer steps in all', positiveInt('--max-steps'))
     .option('--seed <n>', 'override the random seed', positiveInt('--seed'))
@@ -82,6 +91,7 @@ export function registerTrain(program: Command): void {
           config,
           overrides,
           resume: opts.resume === true,
+          ...(opts.initFrom !== undefined ? { initFrom: opts.initFrom } : {}),
           workers: opts.workers,
           quiet: opts.quiet,
           signal: controller.signal,
