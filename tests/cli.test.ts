@@ -446,6 +446,7 @@ describe("a model's recommended decoding settings", () => {
     const [text, json] = await Promise.all([started('info recommended'), started('info recommended json')]);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/^\s+recommended decoding: beam 2 \(flags override\)$/m);
+    expect(text.stdout).toMatch(/^\s+features: 13 MFCCs \+ deltas \+ delta-deltas \(40 mel bands, 25 ms window, 10 ms hop\), cepstral mean normalization off$/m);
     expect(json.code, json.stderr).toBe(0);
     expect((JSON.parse(json.stdout) as { model: { decoding: unknown } }).model.decoding).toEqual({ beam: 2 });
     // A model without them shows none.

@@ -15,7 +15,7 @@ import { DEFAULT_TEACHER_FORCING, teacherForcingProbability, type TeacherForcing
 import { makeBatches } from '../src/train/batches.js';
 import { checkpointExists, readCheckpoint, type Checkpoint, type TrainProgress } from '../src/train/checkpoint.js';
 import { learningRateAt, resolveTrainConfig, type TrainConfig, type TrainConfigInput } from '../src/train/config.js';
-import { train, TrainingDivergedError, TrainingInterruptedError, type TrainOptions } from '../src/train/trainer.js';
+import { sameFeatures, train, TrainingDivergedError, TrainingInterruptedError, type TrainOptions } from '../src/train/trainer.js';
 import { makeRng } from '../src/util/rng.js';
 import { DEFAULT_FEATURE_CONFIG } from '../src/features/index.js';
 import { readTrainLog, SMALL_MODEL, smallTrainConfig, TempDirs, TINY_MANIFEST, trainSmallModel } from './helpers/tiny-model.js';
@@ -294,7 +294,13 @@ describe('fine-tuning (initFrom)', () => {
     const tuned = await dirs.make('koe-ft-tuned-');
     // A different architecture in the config: the model's replaces it. A learning rate of
     // ~0 leaves the weights where they start, so the saved model shows what training began from.
-    const over: TrainConfigInput = { model: { ...SMALL_MODEL, encoderUnits: 4 }, learningRate: { peak: 1e-12, warmupSteps: 1, floor: 1e-12 }, epochs: 1 };
+    // The base model's features have no cmn field (as models made before it): cmn false is the same.
+    const over: TrainConfigInput = {
+      model: { ...SMALL_MODEL, encoderUnits: 4 },
+      features: { ...DEFAULT_FEATURE_CONFIG, cmn: false },
+      learningRate: { peak: 1e-12, warmupSteps: 1, floor: 1e-12 },
+      epochs: 1,
+    };
     await run(fresh, over);
     await run(tuned, over, { initFrom: base });
     const [b, t] = [await weightsOf(base), await weightsOf(tuned)];
@@ -307,17 +313,47 @@ describe('fine-tuning (initFrom)', () => {
     tf.dispose([...Object.values(b.params), ...Object.values(t.params)]);
   });
 
-  it('with other features (cepstral mean normalization on), computes the statistics anew', async () => {
+  it('with other features (cepstral mean normalization on), starts from the weights and computes the statistics anew', async () => {
     const base = await dirs.make('koe-ft-base2-');
     await trainSmallModel(base, 3);
     const tuned = await dirs.make('koe-ft-cmn-');
-    await run(tuned, { features: { ...DEFAULT_FEATURE_CONFIG, cmn: true }, epochs: 1 }, { initFrom: base });
+    const over: TrainConfigInput = { features: { ...DEFAULT_FEATURE_CONFIG, cmn: true }, learningRate: { peak: 1e-12, warmupSteps: 1, floor: 1e-12 }, epochs: 1 };
+    await run(tuned, over, { initFrom: base });
     const [b, t] = [await weightsOf(base), await weightsOf(tuned)];
+    expect(maxAbsDiff(b.params, t.params)).toBeLessThan(1e-6);
     expect(t.normalization.mean[0]).not.toBeCloseTo(b.normalization.mean[0] as number, 1);
     // c0 less its utterance mean averages to zero over the training set.
     expect(Math.abs(t.normalization.mean[0] as number)).toBeLessThan(1e-3);
-    expect((await loadModel(tuned)).features.cmn).toBe(true);
+    const loaded = await loadModel(tuned);
+    expect(loaded.features.cmn).toBe(true);
+    loaded.model.dispose();
     tf.dispose([...Object.values(b.params), ...Object.values(t.params)]);
+  });
+
+  it('a resumed fine-tuning run keeps the model it started from and its architecture', async () => {
+    const base = await dirs.make('koe-ft-base4-');
+    await trainSmallModel(base, 3);
+    const out = await dirs.make('koe-ft-resume-');
+    const over: TrainConfigInput = { model: { ...SMALL_MODEL, encoderUnits: 4 }, checkpointEvery: 1, epochs: 2 };
+    await run(out, over, { initFrom: base, overrides: { maxSteps: 2 } });
+    const ck = await readCheckpoint(out);
+    expect(ck.config.model.encoderUnits).toBe(SMALL_MODEL.encoderUnits);
+    disposeCheckpoint(ck);
+    // Resumed without initFrom (as `koe train --resume` does): the checkpoint carries it.
+    const r = await train({ trainManifest: TINY_MANIFEST, outDir: out, config: smallTrainConfig(over), overrides: { maxSteps: 6 }, resume: true, quiet: true });
+    expect(r.progress.step).toBe(6);
+    const t = await weightsOf(out);
+    expect(t.training.initFrom).toMatchObject({ model: path.resolve(base), steps: 3 });
+    const loaded = await loadModel(out);
+    expect(loaded.model.config.encoderUnits).toBe(SMALL_MODEL.encoderUnits);
+    loaded.model.dispose();
+    tf.dispose(Object.values(t.params));
+  });
+
+  it('compares feature settings with an absent cmn as off', () => {
+    expect(sameFeatures(DEFAULT_FEATURE_CONFIG, { ...DEFAULT_FEATURE_CONFIG, cmn: false })).toBe(true);
+    expect(sameFeatures(DEFAULT_FEATURE_CONFIG, { ...DEFAULT_FEATURE_CONFIG, cmn: true })).toBe(false);
+    expect(sameFeatures(DEFAULT_FEATURE_CONFIG, { ...DEFAULT_FEATURE_CONFIG, numCeps: 12 })).toBe(false);
   });
 
   it('refuses a model whose input does not match the training features', async () => {

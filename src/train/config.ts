@@ -121,9 +121,13 @@ export function resolveTrainConfig(input: TrainConfigInput = {}): TrainConfig {
   if (!(cfg.learningRate.peak > 0)) throw new Error('learningRate.peak must be positive');
   if (!(cfg.learningRate.decayRate > 0 && cfg.learningRate.decayRate <= 1)) throw new Error('learningRate.decayRate must be in (0, 1]');
   if (!(cfg.ctcWeight >= 0 && cfg.ctcWeight < 1)) throw new Error(`ctcWeight must lie in [0, 1) (got ${cfg.ctcWeight})`);
-  if (cfg.ctcWeight > 0 && cfg.model.ctcLayer === undefined) throw new Error('ctcWeight > 0 needs a CTC head: set model.ctcLayer');
   if (cfg.augment.speeds.some((s) => !(s >= 0.5 && s <= 2))) throw new Error('augment.speeds must lie in [0.5, 2]');
   return cfg;
+}
+
+/** A CTC loss needs a CTC head: checked on the model that trains (a fine-tuned model brings its own). */
+export function checkCtcHead(cfg: TrainConfig): void {
+  if (cfg.ctcWeight > 0 && cfg.model.ctcLayer === undefined) throw new Error(`ctcWeight ${cfg.ctcWeight} needs a CTC head: set model.ctcLayer`);
 }
 
 export async function loadTrainConfig(file: string | undefined): Promise<TrainConfig> {

@@ -12,6 +12,7 @@ import { greedyDecode } from '../decode/greedy.js';
 import { evaluate, type EvalItem, type EvalReport } from '../eval/evaluate.js';
 import { featureDim, normalize, specAugment, type FeatureConfig, type FeatureMatrix, type NormStats } from '../features/index.js';
 import { loadModel, saveModel, type LoadedModel } from '../io/model-dir.js';
+import type { ModelConfig } from '../model/config.js';
 import { ModelParams } from '../model/params.js';
 import { Seq2Seq, type StepLossOptions } from '../model/seq2seq.js';
 import { teacherForcingProbability } from '../model/teacher-forcing.js';
@@ -21,7 +22,7 @@ import { tidyKeep } from '../util/tidy.js';
 import { Adam } from './adam.js';
 import { makeBatches } from './batches.js';
 import { checkpointExists, readCheckpoint, writeCheckpoint, type EpochRecord, type TrainProgress } from './checkpoint.js';
-import { learningRateAt, type TrainConfig } from './config.js';
+import { checkCtcHead, learningRateAt, type TrainConfig } from './config.js';
 import { FeatureStore, loadUtterances, normalizationStats, type Utterance } from './dataset.js';
 import { extractFeaturesInParallel } from './parallel/feature-pool.js';
 import { formatSeconds, Progress } from './progress.js';
@@ -81,29 +82,33 @@ const PURPOSE_ORDER = 1;
 const PURPOSE_STEP = 2;
 const PURPOSE_SAMPLING = 3;
 
-/** Seed of one utterance's scheduled-sampling coin flips at one step. */
 /** Feature settings compared as a model stores them (an absent cmn is off). */
-function sameFeatures(a: FeatureConfig, b: FeatureConfig): boolean {
+export function sameFeatures(a: FeatureConfig, b: FeatureConfig): boolean {
   const canon = (f: FeatureConfig): string => JSON.stringify(Object.entries({ ...f, cmn: f.cmn === true }).sort(([x], [y]) => (x < y ? -1 : 1)));
   return canon(a) === canon(b);
 }
 
-/** The model to fine-tune, checked against this run's vocabulary and features. */
-async function loadInitModel(dir: string, vocab: Vocabulary, features: FeatureConfig): Promise<LoadedModel> {
+/**
+ * What fine-tuning takes from the model it starts from, read and checked before the feature
+ * pass (so that a mismatch fails at once); its weights are loaded again when the model is built.
+ */
+type InitSource = Omit<LoadedModel, 'model' | 'vocab'> & { dir: string; config: ModelConfig };
+
+async function inspectInitModel(dir: string, vocab: Vocabulary, config: TrainConfig): Promise<InitSource> {
   const init = await loadModel(dir);
-  const problem =
-    init.vocab.symbols.join('\u0000') !== vocab.symbols.join('\u0000')
-      ? `its vocabulary (${init.vocab.size} symbols) is not koe's (${vocab.size})`
-      : init.model.config.inputDim !== featureDim(features)
-        ? `it reads ${init.model.config.inputDim}-dim features, the training config makes ${featureDim(features)}`
-        : undefined;
-  if (problem) {
-    init.model.dispose();
-    throw new Error(`cannot fine-tune ${dir}: ${problem}`);
+  const { model, vocab: initVocab, ...rest } = init;
+  model.dispose();
+  const fail = (why: string): never => {
+    throw new Error(`cannot fine-tune ${dir}: ${why}`);
+  };
+  if (initVocab.symbols.join('\u0000') !== vocab.symbols.join('\u0000')) fail(`its vocabulary (${initVocab.size} symbols) is not koe's (${vocab.size})`);
+  if (model.config.inputDim !== featureDim(config.features)) {
+    fail(`it reads ${model.config.inputDim}-dim features, the training config makes ${featureDim(config.features)}`);
   }
-  return init;
+  return { ...rest, dir, config: model.config };
 }
 
+/** Seed of one utterance's scheduled-sampling coin flips at one step. */
 function samplingSeed(seed: number, step: number, utterance: number): number {
   return (rngFor(seed, PURPOSE_SAMPLING, step)() * 4294967296) ^ Math.imul(utterance + 1, 0x27d4eb2d);
 }
@@ -127,8 +132,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (checkpoint) config = checkpoint.config;
   config = { ...config, ...opts.overrides };
   if (config.model.vocabSize !== vocab.size) config = { ...config, model: { ...config.model, vocabSize: vocab.size } };
-  const init = !checkpoint && opts.initFrom ? await loadInitModel(opts.initFrom, vocab, config.features) : undefined;
-  if (init) config = { ...config, model: init.model.config };
+  if (checkpoint && opts.initFrom) say(`--init-from ${opts.initFrom} ignored: resuming the checkpoint in ${out}, which holds the weights since`);
+  const init = !checkpoint && opts.initFrom ? await inspectInitModel(opts.initFrom, vocab, config) : undefined;
+  if (init) {
+    config = { ...config, model: init.config };
+    if (init.config.ctcLayer !== undefined && config.ctcWeight === 0) say(`fine-tuning: ${init.dir} has a CTC head, which ctcWeight 0 leaves untrained`);
+  }
+  checkCtcHead(config);
 
   // Data.
   const trainSet = await loadUtterances(opts.trainManifest, vocab, config.maxDuration);
@@ -179,7 +189,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
   featureBar.stop();
   const keepInitStats = init !== undefined && sameFeatures(init.features, config.features);
-  if (init && !keepInitStats) say(`fine-tuning: the features differ from ${opts.initFrom}'s, so normalization statistics are computed anew`);
+  if (init && !keepInitStats) say(`fine-tuning: the features differ from ${init.dir}'s, so normalization statistics are computed anew`);
   const normalization: NormStats = checkpoint
     ? checkpoint.normalization
     : init && keepInitStats
@@ -197,7 +207,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   // Model and optimizer.
   const model = checkpoint
     ? new Seq2Seq(config.model, ModelParams.fromTensors(config.model, checkpoint.params))
-    : (init?.model ?? Seq2Seq.create(config.model, config.seed));
+    : init
+      ? (await loadModel(init.dir)).model
+      : Seq2Seq.create(config.model, config.seed);
   const adam = new Adam();
   if (checkpoint) {
     adam.restore(checkpoint.adamStep, checkpoint.adam);
@@ -223,12 +235,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     ...(checkpoint?.data.initFrom !== undefined
       ? { initFrom: checkpoint.data.initFrom }
       : init
-        ? { initFrom: { model: path.resolve(opts.initFrom as string), steps: init.training.steps ?? null, trainingSeconds: init.training.trainingSeconds ?? null, validCer: init.training.validCer ?? null } }
+        ? { initFrom: { model: path.resolve(init.dir), steps: init.training.steps ?? null, trainingSeconds: init.training.trainingSeconds ?? null, validCer: init.training.validCer ?? null } }
         : {}),
   };
   say(
     `training on ${trainSet.utterances.length} utterances (${hours.toFixed(2)} h), validating on ${valid.length}; ` +
-      `${model.params.count.toLocaleString('en-US')} parameters; ${checkpoint ? `resuming at step ${progress.step}, epoch ${progress.epoch + 1}` : init ? `fine-tuning ${opts.initFrom}` : 'new run'}`,
+      `${model.params.count.toLocaleString('en-US')} parameters; ${checkpoint ? `resuming at step ${progress.step}, epoch ${progress.epoch + 1}` : init ? `fine-tuning ${init.dir}` : 'new run'}`,
   );
 
   // A finite loss and gradient can still leave non-finite weights (e.g. an absurd learning

@@ -2,6 +2,7 @@ import { stat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
+import type { FeatureConfig } from '../../features/index.js';
 import { loadModel } from '../../io/model-dir.js';
 import { describeLmFile, type LmKind } from '../../lm/index.js';
 import { LM_FILE, WORD_LM_FILE } from '../../transcriber.js';
@@ -87,12 +88,17 @@ export function registerInfo(program: Command): void {
         `model:   ${String(info.modelDir)}`,
       ];
       if (info.model) {
-        const m = info.model as { parameters: number; bytes: number; config: Record<string, unknown>; training: Record<string, unknown>; decoding?: Record<string, unknown> };
+        const m = info.model as { parameters: number; bytes: number; config: Record<string, unknown>; features: FeatureConfig; training: Record<string, unknown>; decoding?: Record<string, unknown> };
         const c = m.config;
         lines.push(
           `  ${m.parameters.toLocaleString('en-US')} parameters, ${(m.bytes / 1e6).toFixed(2)} MB`,
           `  encoder: ${String(c.encoderLayers)}-layer pyramidal BiLSTM, ${String(c.encoderUnits)} units/direction, time /${String(c.timeReduction)}`,
           `  attention: ${String(c.attention)} (${String(c.attentionDim)}), decoder: ${String(c.decoderUnits)}-unit LSTM over ${String(c.vocabSize)} symbols`,
+        );
+        const f = m.features;
+        lines.push(
+          `  features: ${f.numCeps} MFCCs${f.useDeltas ? ' + deltas + delta-deltas' : ''} (${f.melBands} mel bands, ${f.windowMs} ms window, ${f.hopMs} ms hop)` +
+            `, cepstral mean normalization ${f.cmn === true ? 'on' : 'off'}`,
         );
         if (typeof c.ctcLayer === 'number') lines.push(`  CTC head on encoder layer ${c.ctcLayer + 1} (joint CTC-attention; --decoder ctc, --ctc-weight)`);
         const t = m.training;
@@ -102,6 +108,8 @@ export function registerInfo(program: Command): void {
               `validation CER ${typeof t.validCer === 'number' ? (t.validCer * 100).toFixed(2) + '%' : 'n/a'}` +
               (typeof t.validatedAtStep === 'number' && t.validatedAtStep !== t.steps ? ` (at step ${t.validatedAtStep})` : ''),
           );
+          const from = t.initFrom as { model?: unknown; steps?: unknown } | undefined;
+          if (from && typeof from === 'object') lines.push(`  fine-tuned from ${String(from.model)} (trained ${String(from.steps ?? '?')} steps before)`);
         }
         if (m.decoding && Object.keys(m.decoding).length > 0) {
           lines.push(`  recommended decoding: ${Object.entries(m.decoding).map(([k, v]) => `${k} ${String(v)}`).join(', ')} (flags override)`);

@@ -45,7 +45,8 @@ constant teacherForcing suit a model that is already trained.
 Examples:
   koe train --train data/corpus/train.jsonl --valid data/corpus/valid.jsonl --out runs/my-model
   koe train --train my-data.jsonl --valid my-valid.jsonl --out runs/tuned --init-from models/default --config tune.json
-    (tune.json: {"learningRate":{"peak":0.0003,"warmupSteps":100},"teacherForcing":{"kind":"constant","value":0.8}})`;
+    (tune.json: {"ctcWeight":0.3,"learningRate":{"peak":0.0003,"warmupSteps":100},"teacherForcing":{"kind":"constant","value":0.8}};
+     ctcWeight keeps training the CTC head of a model that has one, as models/default does)`;
 
 export function registerTrain(program: Command): void {
   program
