@@ -15,9 +15,9 @@ import { DEFAULT_TEACHER_FORCING, teacherForcingProbability, type TeacherForcing
 import { makeBatches } from '../src/train/batches.js';
 import { checkpointExists, readCheckpoint, type Checkpoint, type TrainProgress } from '../src/train/checkpoint.js';
 import { learningRateAt, resolveTrainConfig, type TrainConfig, type TrainConfigInput } from '../src/train/config.js';
-import { sameFeatures, train, TrainingDivergedError, TrainingInterruptedError, type TrainOptions } from '../src/train/trainer.js';
+import { train, TrainingDivergedError, TrainingInterruptedError, type TrainOptions } from '../src/train/trainer.js';
 import { makeRng } from '../src/util/rng.js';
-import { DEFAULT_FEATURE_CONFIG } from '../src/features/index.js';
+import { DEFAULT_FEATURE_CONFIG, sameFeatures } from '../src/features/index.js';
 import { readTrainLog, SMALL_MODEL, smallTrainConfig, TempDirs, TINY_MANIFEST, trainSmallModel } from './helpers/tiny-model.js';
 
 const dirs = new TempDirs();

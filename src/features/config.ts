@@ -40,6 +40,12 @@ export const DEFAULT_FEATURE_CONFIG: Readonly<FeatureConfig> = Object.freeze({
   useDeltas: true,
 });
 
+/** Whether two feature settings make the same features (an absent cmn, as in older models, is off). */
+export function sameFeatures(a: FeatureConfig, b: FeatureConfig): boolean {
+  const canon = (f: FeatureConfig): string => JSON.stringify(Object.entries({ ...f, cmn: f.cmn === true }).sort(([x], [y]) => (x < y ? -1 : 1)));
+  return canon(a) === canon(b);
+}
+
 /** Number of values per output frame. */
 export function featureDim(cfg: FeatureConfig): number {
   return cfg.useDeltas ? cfg.numCeps * 3 : cfg.numCeps;

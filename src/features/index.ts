@@ -2,6 +2,7 @@ export {
   type FeatureConfig,
   DEFAULT_FEATURE_CONFIG,
   featureDim,
+  sameFeatures,
   windowSamples,
   hopSamples,
   numFrames,

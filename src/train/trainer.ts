@@ -10,7 +10,7 @@ import { backendInfo } from '../backend.js';
 import { ctcGreedyDecode } from '../decode/ctc-greedy.js';
 import { greedyDecode } from '../decode/greedy.js';
 import { evaluate, type EvalItem, type EvalReport } from '../eval/evaluate.js';
-import { featureDim, normalize, specAugment, type FeatureConfig, type FeatureMatrix, type NormStats } from '../features/index.js';
+import { featureDim, normalize, sameFeatures, specAugment, type FeatureMatrix, type NormStats } from '../features/index.js';
 import { loadModel, saveModel, type LoadedModel } from '../io/model-dir.js';
 import type { ModelConfig } from '../model/config.js';
 import { ModelParams } from '../model/params.js';
@@ -81,12 +81,6 @@ function rngFor(seed: number, purpose: number, index: number): Rng {
 const PURPOSE_ORDER = 1;
 const PURPOSE_STEP = 2;
 const PURPOSE_SAMPLING = 3;
-
-/** Feature settings compared as a model stores them (an absent cmn is off). */
-export function sameFeatures(a: FeatureConfig, b: FeatureConfig): boolean {
-  const canon = (f: FeatureConfig): string => JSON.stringify(Object.entries({ ...f, cmn: f.cmn === true }).sort(([x], [y]) => (x < y ? -1 : 1)));
-  return canon(a) === canon(b);
-}
 
 /**
  * What fine-tuning takes from the model it starts from, read and checked before the feature
