@@ -1,58 +1,86 @@
 #!/usr/bin/env bash
 # Train (or continue training) koe's default model, one command:
 #   bash scripts/train-default-model.sh            # builds the corpus if missing, trains, resumes if a checkpoint exists
-# Two stages:
+# Three stages:
 #   1. scripts/recipes/default-model.json for BASE_EPOCHS epochs (default 13) in $RUN-base;
 #   2. fine-tuning of stage 1's model with cepstral mean normalization switched on
-#      (scripts/recipes/default-model-cmn-finetune.json, `koe train --init-from`) in $RUN.
-# The shipped model came from stage 2 (see the README's model card for its epochs).
+#      (scripts/recipes/default-model-cmn-finetune.json, `koe train --init-from`) for CMN_EPOCHS
+#      epochs (default 2) in $RUN;
+#   3. annealing: stage 2's best model fine-tuned again with a fast-decaying learning rate
+#      (scripts/recipes/default-model-cmn-anneal.json, 4 epochs) in $RUN-anneal, keeping each
+#      epoch's model in $RUN-anneal/epochs/ for `koe average`.
+# See the README's model card for which of them the shipped model is.
 # Environment: CORPUS (default data/corpus), RUN (default runs/default), WORKERS (default: all cores),
 # BASE_EPOCHS, TRAIN_UTTERANCES (default 16000: what the committed run trains on; a larger corpus can be
 # grown later with `node dist/scripts/corpus/build-corpus.js --out data/corpus --resume --train 40000`).
 # When it stops (or is stopped), `bash scripts/ship-default-model.sh` copies the best model into models/default,
 # and `bash scripts/save-checkpoint.sh` copies the resume state into checkpoints/default (to commit);
-# both take the run folder as their argument: runs/default-base during stage 1, runs/default after.
+# both take the run folder as their argument: runs/default-base during stage 1, runs/default during
+# stage 2, runs/default-anneal during stage 3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CORPUS=${CORPUS:-data/corpus}
 RUN=${RUN:-runs/default}
 BASE="$RUN-base"
+ANNEAL="$RUN-anneal"
 [ -f dist/src/cli/main.js ] || npm run build
 if [ ! -f "$CORPUS/summary.json" ]; then
   echo "building the corpus in $CORPUS (about 7-14 minutes on 2 cores for 16,000 training utterances)"
   node dist/scripts/corpus/build-corpus.js --out "$CORPUS" --train "${TRAIN_UTTERANCES:-16000}"
 fi
-# A checkpoint committed by an earlier session (checkpoints/default) seeds a fresh run folder if it
-# was trained with this recipe's architecture and loss (else training starts anew): a stage-2
-# checkpoint (features.cmn on) seeds $RUN, a stage-1 checkpoint seeds $BASE.
-same_recipe() {
-  node -e 'const [c, r] = process.argv.slice(1).map((f) => JSON.parse(require("fs").readFileSync(f, "utf8")));
-    const pick = (x) => { const m = { ...x.model, vocabSize: 0, ctcWeight: x.ctcWeight ?? 0 };
-      return JSON.stringify(Object.keys(m).sort().map((k) => [k, m[k]])); };
-    process.exit(pick(c.config) === pick(r) ? 0 : 1);' checkpoints/default/checkpoint.json scripts/recipes/default-model.json
-}
+# A checkpoint committed by an earlier session (checkpoints/default) seeds the run folder of the
+# stage it was trained in (the stage whose recipe has its architecture, loss and learning-rate
+# schedule); one that matches no stage is left alone and training starts anew.
 committed_stage() {
-  node -e 'const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    console.log(c.config.features?.cmn ? 2 : 1);' checkpoints/default/checkpoint.json
+  node -e 'const fs = require("fs");
+    const read = (f) => JSON.parse(fs.readFileSync(f, "utf8"));
+    const canon = (x) => JSON.stringify(x, Object.keys(x).sort());
+    const c = read(process.argv[1]).config;
+    const base = read(process.argv[2]);
+    const key = (r, model) => canon({ ...model, vocabSize: 0, ctcWeight: r.ctcWeight ?? 0 }) + canon(r.learningRate) + String(r.features?.cmn === true);
+    const mine = key(c, c.model);
+    // Stages 2 and 3 take their architecture from stage 1.
+    const stage = process.argv.slice(2).findIndex((f) => key(read(f), base.model) === mine);
+    console.log(stage + 1);' checkpoints/default/checkpoint.json \
+    scripts/recipes/default-model.json scripts/recipes/default-model-cmn-finetune.json scripts/recipes/default-model-cmn-anneal.json
 }
-if [ ! -f "$RUN/checkpoint.json" ] && [ ! -f "$BASE/checkpoint.json" ] && [ -f checkpoints/default/checkpoint.json ] && same_recipe; then
-  seed=$([ "$(committed_stage)" = 2 ] && echo "$RUN" || echo "$BASE")
-  mkdir -p "$seed" && cp checkpoints/default/* "$seed/"
-  echo "continuing from the committed checkpoint in checkpoints/default (in $seed)"
+if [ ! -f "$BASE/checkpoint.json" ] && [ ! -f "$RUN/checkpoint.json" ] && [ ! -f "$ANNEAL/checkpoint.json" ] && [ -f checkpoints/default/checkpoint.json ]; then
+  stage=$(committed_stage)
+  seed=$(case "$stage" in 1) echo "$BASE" ;; 2) echo "$RUN" ;; 3) echo "$ANNEAL" ;; *) echo "" ;; esac)
+  if [ -n "$seed" ]; then
+    mkdir -p "$seed" && cp checkpoints/default/* "$seed/"
+    echo "continuing from the committed checkpoint in checkpoints/default (stage $stage, in $seed)"
+  fi
 fi
+# A stage committed after its last epoch has no validated model beside its checkpoint: its weights serve.
+export_if_missing() {
+  [ -f "$1/model.json" ] || node dist/scripts/export-checkpoint.js "$1" "$1"
+}
 train() {
   node --single-threaded-gc bin/koe.js train --train "$CORPUS/train.jsonl" --valid "$CORPUS/valid.jsonl" \
     --workers "${WORKERS:-$(nproc)}" "$@"
 }
-if [ ! -f "$RUN/checkpoint.json" ]; then
-  # Stage 1 (skipped once stage 2 has begun).
-  resume=()
-  [ -f "$BASE/checkpoint.json" ] && resume=(--resume)
-  train --out "$BASE" --config scripts/recipes/default-model.json --epochs "${BASE_EPOCHS:-13}" "${resume[@]}"
-  # A stage-1 checkpoint committed after its last epoch has no validated model beside it: its weights serve.
-  [ -f "$BASE/model.json" ] || node dist/scripts/export-checkpoint.js "$BASE" "$BASE"
+resume_flag() {
+  [ -f "$1/checkpoint.json" ] && echo --resume || true
+}
+if [ ! -f "$RUN/checkpoint.json" ] && [ ! -f "$ANNEAL/checkpoint.json" ]; then
+  # shellcheck disable=SC2046
+  train --out "$BASE" --config scripts/recipes/default-model.json --epochs "${BASE_EPOCHS:-13}" $(resume_flag "$BASE")
+  export_if_missing "$BASE"
   echo "stage 1 done: fine-tuning $BASE's model with cepstral mean normalization in $RUN"
-  train --out "$RUN" --config scripts/recipes/default-model-cmn-finetune.json --init-from "$BASE"
-else
-  train --out "$RUN" --resume
 fi
+if [ ! -f "$ANNEAL/checkpoint.json" ]; then
+  if [ -f "$RUN/checkpoint.json" ]; then
+    train --out "$RUN" --resume --epochs "${CMN_EPOCHS:-2}"
+  else
+    train --out "$RUN" --config scripts/recipes/default-model-cmn-finetune.json --epochs "${CMN_EPOCHS:-2}" --init-from "$BASE"
+  fi
+  export_if_missing "$RUN"
+  echo "stage 2 done: annealing $RUN's model in $ANNEAL"
+fi
+if [ -f "$ANNEAL/checkpoint.json" ]; then
+  train --out "$ANNEAL" --resume
+else
+  train --out "$ANNEAL" --config scripts/recipes/default-model-cmn-anneal.json --init-from "$RUN"
+fi
+echo "stage 3 done: average its epochs with node bin/koe.js average $ANNEAL/epochs/epoch-* -o $ANNEAL-avg, or ship $ANNEAL"

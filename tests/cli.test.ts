@@ -162,7 +162,7 @@ describe('help', () => {
   it('koe --help lists the commands and the global options', async () => {
     const r = await started('help');
     expect(r.code).toBe(0);
-    for (const command of ['transcribe', 'eval', 'train', 'info']) expect(r.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
+    for (const command of ['transcribe', 'eval', 'train', 'average', 'info']) expect(r.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
     expect(r.stdout).toContain('--backend <name>');
     expect(r.stdout).toMatch(/"auto", "tensorflow", "wasm", "cpu"/);
     expect(r.stdout).toContain('KOE_BACKEND');

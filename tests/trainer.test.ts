@@ -15,7 +15,7 @@ import { DEFAULT_TEACHER_FORCING, teacherForcingProbability, type TeacherForcing
 import { makeBatches } from '../src/train/batches.js';
 import { checkpointExists, readCheckpoint, type Checkpoint, type TrainProgress } from '../src/train/checkpoint.js';
 import { learningRateAt, resolveTrainConfig, type TrainConfig, type TrainConfigInput } from '../src/train/config.js';
-import { train, TrainingDivergedError, TrainingInterruptedError, type TrainOptions } from '../src/train/trainer.js';
+import { epochModelDir, train, TrainingDivergedError, TrainingInterruptedError, type TrainOptions } from '../src/train/trainer.js';
 import { makeRng } from '../src/util/rng.js';
 import { DEFAULT_FEATURE_CONFIG, sameFeatures } from '../src/features/index.js';
 import { readTrainLog, SMALL_MODEL, smallTrainConfig, TempDirs, TINY_MANIFEST, trainSmallModel } from './helpers/tiny-model.js';
@@ -275,6 +275,30 @@ describe('interruption', () => {
     expect(r.progress.epochs).toHaveLength(1);
     expect(await bundleExists(out, 'model')).toBe(true);
     expect((await stat(path.join(out, 'model.json'))).size).toBeGreaterThan(0);
+  });
+});
+
+describe('keepEpochModels', () => {
+  it('keeps the model of the end of each of the last N epochs, loadable, with its epoch', async () => {
+    const out = await dirs.make('koe-epochs-');
+    await run(out, { epochs: 3, keepEpochModels: 2 });
+    const kept = await readdir(path.join(out, 'epochs'));
+    expect(kept.sort()).toEqual(['epoch-002', 'epoch-003']);
+    const last = await loadModel(epochModelDir(out, 3));
+    expect(last.training).toMatchObject({ epoch: 3, epochs: 3 });
+    // The last snapshot is the weights the run ended with (its checkpoint).
+    const ck = await readCheckpoint(out);
+    const snap: Record<string, tf.Tensor> = {};
+    for (const [k, v] of last.model.params.vars) snap[k] = v;
+    expect(maxAbsDiff(snap, ck.params)).toBe(0);
+    last.model.dispose();
+    disposeCheckpoint(ck);
+  });
+
+  it('is off by default and must be a non-negative integer', () => {
+    expect(resolveTrainConfig().keepEpochModels).toBe(0);
+    expect(() => resolveTrainConfig({ keepEpochModels: -1 })).toThrow(/keepEpochModels must be a non-negative integer/);
+    expect(() => resolveTrainConfig({ keepEpochModels: 1.5 })).toThrow(/keepEpochModels/);
   });
 });
 

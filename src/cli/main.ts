@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { BACKEND_CHOICES } from '../backend.js';
 import { packageVersion } from '../util/package-root.js';
+import { registerAverage } from './commands/average.js';
 import { registerEval } from './commands/eval.js';
 import { registerInfo } from './commands/info.js';
 import { registerListen } from './commands/listen.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerTranscribe(program);
   registerEval(program);
   registerTrain(program);
+  registerAverage(program);
   registerInfo(program);
   registerListen(program);
   registerLm(program);

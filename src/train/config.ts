@@ -55,6 +55,11 @@ export interface TrainConfig {
   augment: AugmentConfig;
   /** Training utterances longer than this many seconds are skipped (memory is bounded by batch frames). */
   maxDuration: number;
+  /**
+   * Also save the model at the end of each epoch in `<out>/epochs/epoch-<N>/`, keeping the last
+   * this many (0 = off): snapshots for `koe average`.
+   */
+  keepEpochModels: number;
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
@@ -75,6 +80,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   maxValidUtterances: 500,
   augment: { speeds: [], specAugment: null },
   maxDuration: 20,
+  keepEpochModels: 0,
 };
 
 export const DEFAULT_SPEC_AUGMENT: SpecAugmentConfig = {
@@ -118,6 +124,7 @@ export function resolveTrainConfig(input: TrainConfigInput = {}): TrainConfig {
   for (const [k, v] of Object.entries({ maxBatchFrames: cfg.maxBatchFrames, maxBatchUtterances: cfg.maxBatchUtterances, epochs: cfg.epochs, checkpointEvery: cfg.checkpointEvery })) {
     if (!Number.isInteger(v) || v <= 0) throw new Error(`${k} must be a positive integer (got ${v})`);
   }
+  if (!Number.isInteger(cfg.keepEpochModels) || cfg.keepEpochModels < 0) throw new Error(`keepEpochModels must be a non-negative integer (got ${cfg.keepEpochModels})`);
   if (!(cfg.learningRate.peak > 0)) throw new Error('learningRate.peak must be positive');
   if (!(cfg.learningRate.decayRate > 0 && cfg.learningRate.decayRate <= 1)) throw new Error('learningRate.decayRate must be in (0, 1]');
   if (!(cfg.ctcWeight >= 0 && cfg.ctcWeight < 1)) throw new Error(`ctcWeight must lie in [0, 1) (got ${cfg.ctcWeight})`);

@@ -3,7 +3,7 @@
  * schedule, scheduled teacher forcing, optional augmentation, validation CER/WER after each
  * epoch, atomic checkpoints and exact resumption, and a clear stop on a non-finite loss.
  */
-import { appendFile, mkdir, stat } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { backendInfo } from '../backend.js';
@@ -256,9 +256,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const state = adam.state();
     await writeCheckpoint(out, { config, normalization, progress, adamStep: state.step, params, adam: state.tensors, data });
   };
-  const saveBest = async (metrics: Record<string, unknown>): Promise<void> => {
+  const saveModelIn = async (dir: string, metrics: Record<string, unknown>): Promise<void> => {
     assertFiniteWeights();
-    await saveModel(out, {
+    await saveModel(dir, {
       model,
       vocab,
       features: config.features,
@@ -413,7 +413,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       progress.epochLossCount = 0;
       const improved = record.validCer === undefined || progress.bestValidCer === null || record.validCer <= progress.bestValidCer;
       if (record.validCer !== undefined && improved) progress.bestValidCer = record.validCer;
-      if (improved) await saveBest({ validCer: record.validCer ?? null, validWer: record.validWer ?? null, epoch: epoch + 1 });
+      const metrics = { validCer: record.validCer ?? null, validWer: record.validWer ?? null, epoch: epoch + 1 };
+      if (improved) await saveModelIn(out, metrics);
+      if (config.keepEpochModels > 0) await saveEpochSnapshot(out, epoch + 1, config.keepEpochModels, (dir) => saveModelIn(dir, metrics));
       await saveCheckpoint();
     }
   } finally {
@@ -423,6 +425,19 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
   if (interrupted) say(`interrupted: checkpoint saved at step ${progress.step}; continue with --resume`);
   return { progress, lastValidation, interrupted };
+}
+
+/** Where `keepEpochModels` puts the model of the end of an epoch. */
+export function epochModelDir(out: string, epoch: number): string {
+  return path.join(out, 'epochs', `epoch-${String(epoch).padStart(3, '0')}`);
+}
+
+/** Save one epoch's snapshot, then remove all but the last `keep` of them. */
+async function saveEpochSnapshot(out: string, epoch: number, keep: number, save: (dir: string) => Promise<void>): Promise<void> {
+  await save(epochModelDir(out, epoch));
+  const root = path.join(out, 'epochs');
+  const snapshots = (await readdir(root)).filter((d) => /^epoch-\d+$/.test(d)).sort();
+  for (const old of snapshots.slice(0, Math.max(0, snapshots.length - keep))) await rm(path.join(root, old), { recursive: true, force: true });
 }
 
 /** Validation: teacher-forced loss and greedy-decoding error rates. */

@@ -30,11 +30,12 @@ Training config (--config FILE, JSON; every field optional). Defaults:
   learningRate: ${JSON.stringify(d.learningRate)}
   clipNorm ${d.clipNorm}, labelSmoothing ${d.labelSmoothing}, maxBatchFrames ${d.maxBatchFrames}, maxBatchUtterances ${d.maxBatchUtterances},
   epochs ${d.epochs}, seed ${d.seed}, checkpointEvery ${d.checkpointEvery} steps, sortFirstEpoch ${d.sortFirstEpoch},
-  maxValidUtterances ${d.maxValidUtterances}, maxDuration ${d.maxDuration} s,
+  maxValidUtterances ${d.maxValidUtterances}, maxDuration ${d.maxDuration} s, keepEpochModels ${d.keepEpochModels},
   augment: ${JSON.stringify(d.augment)} (e.g. {"speeds":[0.9,1,1.1],"specAugment":{}})
 
 Writes to --out: model.json + weights (best validation CER so far; a model directory for --model),
-checkpoint.json + weights (resume state, written atomically), train-log.jsonl (one line per step).
+checkpoint.json + weights (resume state, written atomically), train-log.jsonl (one line per step);
+with keepEpochModels N, also epochs/epoch-<N>/ (the model at the end of each of the last N epochs, for koe average).
 Ctrl-C stops after the current step and saves a checkpoint.
 
 Fine-tuning (--init-from): the model's architecture replaces config.model; its normalization
