@@ -74,7 +74,7 @@ describe('averageModels', () => {
     averaged.model.dispose();
     expectMean(await weights(out), [await weights(a), await weights(b), await weights(c)]);
     const loaded = await loadModel(out);
-    expect(loaded.training).toEqual({ steps: 300, averagedFrom: [a, b, c].map((d) => path.resolve(d)) });
+    expect(loaded.training).toEqual({ steps: 300, validCer: null, validWer: null, averagedFrom: [a, b, c].map((d) => path.resolve(d)) });
     expect(loaded.decoding).toEqual({ beam: 3 });
     expect(loaded.features.cmn).toBe(true);
     loaded.model.dispose();
@@ -113,6 +113,9 @@ describe('koe average', () => {
     expectMean(await weights(out), [await weights(a), await weights(b)]);
     expect(existsSync(path.join(out, 'lm.bin'))).toBe(true);
     expect(existsSync(path.join(out, 'word-lm.bin'))).toBe(false);
+    const info = await run(process.execPath, [path.join(REPO_ROOT, 'bin', 'koe.js'), '--backend', 'wasm', 'info', '--model', out], { cwd: REPO_ROOT });
+    expect(info.stdout).toContain(`weights averaged over 2 snapshots: ${path.resolve(a)}, ${path.resolve(b)}`);
+    expect(info.stdout).toMatch(/validation CER n\/a/);
     const bad = await run(process.execPath, [path.join(REPO_ROOT, 'bin', 'koe.js'), '--backend', 'wasm', 'average', a, '-o', out], { cwd: REPO_ROOT }).catch((e: { code: number; stderr: string }) => e);
     expect(bad).toMatchObject({ code: 1, stderr: expect.stringMatching(/^koe: averaging needs at least two models \(got 1\)\n$/) });
   });

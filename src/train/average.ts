@@ -28,7 +28,8 @@ function mismatch(a: LoadedModel, b: LoadedModel): string | undefined {
 /**
  * The element-wise mean of the weights of the models in `dirs` (at least two). Everything else
  * (features, normalization, decoding settings, training record) is the last model's; the
- * training record gains `averagedFrom`, the models' absolute paths. The caller owns the model.
+ * training record gains `averagedFrom`, the models' absolute paths, and loses the validation
+ * scores (null: measure the average with `koe eval`). The caller owns the model.
  */
 export async function averageModels(dirs: readonly string[]): Promise<LoadedModel> {
   if (dirs.length < 2) throw new AverageError(`averaging needs at least two models (got ${dirs.length})`);
@@ -56,7 +57,8 @@ export async function averageModels(dirs: readonly string[]): Promise<LoadedMode
       vocab: last.vocab,
       features: last.features,
       normalization: last.normalization,
-      training: { ...last.training, averagedFrom: dirs.map((d) => path.resolve(d)) },
+      // The snapshots' validation scores do not describe their mean.
+      training: { ...last.training, validCer: null, validWer: null, averagedFrom: dirs.map((d) => path.resolve(d)) },
       ...(last.decoding ? { decoding: last.decoding } : {}),
     };
   } finally {

@@ -110,6 +110,7 @@ export function registerInfo(program: Command): void {
           );
           const from = t.initFrom as { model?: unknown; steps?: unknown } | undefined;
           if (from && typeof from === 'object') lines.push(`  fine-tuned from ${String(from.model)} (trained ${String(from.steps ?? '?')} steps before)`);
+          if (Array.isArray(t.averagedFrom)) lines.push(`  weights averaged over ${t.averagedFrom.length} snapshots: ${t.averagedFrom.map(String).join(', ')}`);
         }
         if (m.decoding && Object.keys(m.decoding).length > 0) {
           lines.push(`  recommended decoding: ${Object.entries(m.decoding).map(([k, v]) => `${k} ${String(v)}`).join(', ')} (flags override)`);
