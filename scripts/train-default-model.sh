@@ -7,7 +7,7 @@
 #      (scripts/recipes/default-model-cmn-finetune.json, `koe train --init-from`) for CMN_EPOCHS
 #      epochs (default 2) in $RUN;
 #   3. annealing: stage 2's best model fine-tuned again with a fast-decaying learning rate
-#      (scripts/recipes/default-model-cmn-anneal.json, 4 epochs) in $RUN-anneal, keeping each
+#      (scripts/recipes/default-model-cmn-anneal.json, 3 epochs) in $RUN-anneal, keeping each
 #      epoch's model in $RUN-anneal/epochs/ for `koe average`.
 # See the README's model card for which of them the shipped model is.
 # Environment: CORPUS (default data/corpus), RUN (default runs/default), WORKERS (default: all cores),
