@@ -282,7 +282,8 @@ setInterval(() => process.stdout.write(Buffer.alloc(3)), 5);`);
     const source = new MicrophoneSource({ recorder: 'sox' });
     const samples: number[] = [];
     const ended = new Promise<ListenError | undefined>((resolve) => source.start({ data: (c) => samples.push(...c), end: resolve }));
-    await new Promise((r) => setTimeout(r, 400));
+    // Until the ramp and some silence have come (a node process starts slowly on a busy machine).
+    for (const deadline = Date.now() + 30_000; samples.length <= 100 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
     const pid = source.pid!;
     source.stop();
     source.stop();
