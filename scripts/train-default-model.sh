@@ -60,27 +60,24 @@ train() {
   node --single-threaded-gc bin/koe.js train --train "$CORPUS/train.jsonl" --valid "$CORPUS/valid.jsonl" \
     --workers "${WORKERS:-$(nproc)}" "$@"
 }
-resume_flag() {
-  [ -f "$1/checkpoint.json" ] && echo --resume || true
+# One stage: continue its run folder's checkpoint if there is one, else start it from its recipe.
+# Usage: stage OUT RECIPE EPOCHS [MODEL_TO_FINE_TUNE]
+stage() {
+  if [ -f "$1/checkpoint.json" ]; then
+    train --out "$1" --resume --epochs "$3"
+  else
+    train --out "$1" --config "$2" --epochs "$3" ${4:+--init-from "$4"}
+  fi
 }
 if [ ! -f "$RUN/checkpoint.json" ] && [ ! -f "$ANNEAL/checkpoint.json" ]; then
-  # shellcheck disable=SC2046
-  train --out "$BASE" --config scripts/recipes/default-model.json --epochs "${BASE_EPOCHS:-13}" $(resume_flag "$BASE")
+  stage "$BASE" scripts/recipes/default-model.json "${BASE_EPOCHS:-13}"
   export_if_missing "$BASE"
   echo "stage 1 done: fine-tuning $BASE's model with cepstral mean normalization in $RUN"
 fi
 if [ ! -f "$ANNEAL/checkpoint.json" ]; then
-  if [ -f "$RUN/checkpoint.json" ]; then
-    train --out "$RUN" --resume --epochs "${CMN_EPOCHS:-2}"
-  else
-    train --out "$RUN" --config scripts/recipes/default-model-cmn-finetune.json --epochs "${CMN_EPOCHS:-2}" --init-from "$BASE"
-  fi
+  stage "$RUN" scripts/recipes/default-model-cmn-finetune.json "${CMN_EPOCHS:-2}" "$BASE"
   export_if_missing "$RUN"
   echo "stage 2 done: annealing $RUN's model in $ANNEAL"
 fi
-if [ -f "$ANNEAL/checkpoint.json" ]; then
-  train --out "$ANNEAL" --resume
-else
-  train --out "$ANNEAL" --config scripts/recipes/default-model-cmn-anneal.json --init-from "$RUN"
-fi
+stage "$ANNEAL" scripts/recipes/default-model-cmn-anneal.json 3 "$RUN"
 echo "stage 3 done: average its epochs with node bin/koe.js average $ANNEAL/epochs/epoch-* -o $ANNEAL-avg, or ship $ANNEAL"
