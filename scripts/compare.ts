@@ -30,8 +30,9 @@ import { mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 
+import { positiveInt } from '../src/cli/common.js';
 import { evaluate, manifestEvalItems, type EvalItem, type EvalReport } from '../src/eval/evaluate.js';
 import { readManifest, writeManifest, type ManifestEntry } from '../src/io/manifest.js';
 import { ErrorAccumulator } from '../src/metrics/wer.js';
@@ -86,7 +87,7 @@ function round(x: number, digits: number): number {
 const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
 
 /** A markdown table: the first column left-aligned, the others right-aligned, all rows equally wide. */
-function markdownTable(header: string[], body: string[][]): string {
+export function markdownTable(header: string[], body: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
   const line = (cells: string[]): string =>
     `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ')} |`;
@@ -433,14 +434,6 @@ interface CompareOptions {
   backend?: string;
   sphinxModel: string;
   hyp?: string;
-}
-
-function positiveInt(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
-    return n;
-  };
 }
 
 export function makeProgram(): Command {
