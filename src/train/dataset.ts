@@ -2,10 +2,11 @@
  * Training data: manifest entries checked against the vocabulary, and their normalized
  * features computed once and kept in memory (one copy per speed-perturbation factor used).
  */
-import { open, readFile, rename } from 'node:fs/promises';
+import { open, rename } from 'node:fs/promises';
 import { loadAudio, resample } from '../audio/index.js';
 import { extractFeatures, NormAccumulator, normalize, type FeatureConfig, type FeatureMatrix, type NormStats } from '../features/index.js';
 import { readManifest, type ManifestEntry } from '../io/manifest.js';
+import { readLargeFile } from '../io/read-large.js';
 import type { Vocabulary } from '../model/vocab.js';
 import { normalizeTranscript } from '../text/normalize.js';
 
@@ -140,7 +141,7 @@ export class FeatureStore {
   async loadFile(file: string, key: string, utterances: readonly Utterance[], speed = 1): Promise<boolean> {
     let bytes: Buffer;
     try {
-      bytes = await readFile(file);
+      bytes = await readLargeFile(file);
     } catch {
       return false;
     }
