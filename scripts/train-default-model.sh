@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Train (or continue training) koe's default model, one command:
 #   bash scripts/train-default-model.sh            # builds the corpus if missing, trains, resumes if a checkpoint exists
-# Three stages:
+# Four stages:
 #   1. scripts/recipes/default-model.json for BASE_EPOCHS epochs (default 13) in $RUN-base;
 #   2. fine-tuning of stage 1's model with cepstral mean normalization switched on
 #      (scripts/recipes/default-model-cmn-finetune.json, `koe train --init-from`) for CMN_EPOCHS
 #      epochs (default 2) in $RUN;
 #   3. annealing: stage 2's best model fine-tuned again with a fast-decaying learning rate
 #      (scripts/recipes/default-model-cmn-anneal.json, 3 epochs) in $RUN-anneal, keeping each
-#      epoch's model in $RUN-anneal/epochs/ for `koe average`.
+#      epoch's model in $RUN-anneal/epochs/ for `koe average`;
+#   4. more data: the corpus grown to MORE_UTTERANCES training utterances (default 40000; the first
+#      TRAIN_UTTERANCES are the same files), stage 3's model fine-tuned on all of them for one epoch
+#      with a learning rate halving every 800 steps (scripts/recipes/default-model-more-data.json) in $RUN-more.
 # See the README's model card for which of them the shipped model is.
 # Environment: CORPUS (default data/corpus), RUN (default runs/default), WORKERS (default: all cores),
 # BASE_EPOCHS, TRAIN_UTTERANCES (default 16000: what the committed run trains on; a larger corpus can be
@@ -16,13 +19,14 @@
 # When it stops (or is stopped), `bash scripts/ship-default-model.sh` copies the best model into models/default,
 # and `bash scripts/save-checkpoint.sh` copies the resume state into checkpoints/default (to commit);
 # both take the run folder as their argument: runs/default-base during stage 1, runs/default during
-# stage 2, runs/default-anneal during stage 3.
+# stage 2, runs/default-anneal during stage 3, runs/default-more during stage 4.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CORPUS=${CORPUS:-data/corpus}
 RUN=${RUN:-runs/default}
 BASE="$RUN-base"
 ANNEAL="$RUN-anneal"
+MORE="$RUN-more"
 [ -f dist/src/cli/main.js ] || npm run build
 if [ ! -f "$CORPUS/summary.json" ]; then
   echo "building the corpus in $CORPUS (about 7-14 minutes on 2 cores for 16,000 training utterances)"
@@ -42,11 +46,12 @@ committed_stage() {
     // Stages 2 and 3 take their architecture from stage 1.
     const stage = process.argv.slice(2).findIndex((f) => key(read(f), base.model) === mine);
     console.log(stage + 1);' checkpoints/default/checkpoint.json \
-    scripts/recipes/default-model.json scripts/recipes/default-model-cmn-finetune.json scripts/recipes/default-model-cmn-anneal.json
+    scripts/recipes/default-model.json scripts/recipes/default-model-cmn-finetune.json scripts/recipes/default-model-cmn-anneal.json \
+    scripts/recipes/default-model-more-data.json
 }
-if [ ! -f "$BASE/checkpoint.json" ] && [ ! -f "$RUN/checkpoint.json" ] && [ ! -f "$ANNEAL/checkpoint.json" ] && [ -f checkpoints/default/checkpoint.json ]; then
+if [ ! -f "$BASE/checkpoint.json" ] && [ ! -f "$RUN/checkpoint.json" ] && [ ! -f "$ANNEAL/checkpoint.json" ] && [ ! -f "$MORE/checkpoint.json" ] && [ -f checkpoints/default/checkpoint.json ]; then
   stage=$(committed_stage)
-  seed=$(case "$stage" in 1) echo "$BASE" ;; 2) echo "$RUN" ;; 3) echo "$ANNEAL" ;; *) echo "" ;; esac)
+  seed=$(case "$stage" in 1) echo "$BASE" ;; 2) echo "$RUN" ;; 3) echo "$ANNEAL" ;; 4) echo "$MORE" ;; *) echo "" ;; esac)
   if [ -n "$seed" ]; then
     mkdir -p "$seed" && cp checkpoints/default/* "$seed/"
     echo "continuing from the committed checkpoint in checkpoints/default (stage $stage, in $seed)"
@@ -69,15 +74,23 @@ stage() {
     train --out "$1" --config "$2" --epochs "$3" ${4:+--init-from "$4"}
   fi
 }
-if [ ! -f "$RUN/checkpoint.json" ] && [ ! -f "$ANNEAL/checkpoint.json" ]; then
+if [ ! -f "$RUN/checkpoint.json" ] && [ ! -f "$ANNEAL/checkpoint.json" ] && [ ! -f "$MORE/checkpoint.json" ]; then
   stage "$BASE" scripts/recipes/default-model.json "${BASE_EPOCHS:-13}"
   export_if_missing "$BASE"
   echo "stage 1 done: fine-tuning $BASE's model with cepstral mean normalization in $RUN"
 fi
-if [ ! -f "$ANNEAL/checkpoint.json" ]; then
+if [ ! -f "$ANNEAL/checkpoint.json" ] && [ ! -f "$MORE/checkpoint.json" ]; then
   stage "$RUN" scripts/recipes/default-model-cmn-finetune.json "${CMN_EPOCHS:-2}" "$BASE"
   export_if_missing "$RUN"
   echo "stage 2 done: annealing $RUN's model in $ANNEAL"
 fi
-stage "$ANNEAL" scripts/recipes/default-model-cmn-anneal.json 3 "$RUN"
-echo "stage 3 done: average its epochs with node bin/koe.js average $ANNEAL/epochs/epoch-* -o $ANNEAL-avg, or ship $ANNEAL"
+if [ ! -f "$MORE/checkpoint.json" ]; then
+  stage "$ANNEAL" scripts/recipes/default-model-cmn-anneal.json 3 "$RUN"
+  export_if_missing "$ANNEAL"
+  echo "stage 3 done: fine-tuning $ANNEAL's model on ${MORE_UTTERANCES:-40000} training utterances in $MORE"
+fi
+if [ "$(wc -l < "$CORPUS/train.jsonl")" -lt "${MORE_UTTERANCES:-40000}" ]; then
+  node dist/scripts/corpus/build-corpus.js --out "$CORPUS" --resume --train "${MORE_UTTERANCES:-40000}"
+fi
+stage "$MORE" scripts/recipes/default-model-more-data.json 1 "$ANNEAL"
+echo "stage 4 done: ship it with bash scripts/ship-default-model.sh $MORE"
