@@ -67,9 +67,14 @@ train() {
 }
 # One stage: continue its run folder's checkpoint if there is one, else start it from its recipe.
 # Usage: stage OUT RECIPE EPOCHS [MODEL_TO_FINE_TUNE]
+# A stage whose checkpoint has run all its epochs is done (resuming it would recompute its features for nothing).
+finished() {
+  node -e 'const p = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).progress;
+    process.exit(p.epoch >= Number(process.argv[2]) && p.batchInEpoch === 0 ? 0 : 1);' "$1/checkpoint.json" "$2"
+}
 stage() {
   if [ -f "$1/checkpoint.json" ]; then
-    train --out "$1" --resume --epochs "$3"
+    finished "$1" "$3" || train --out "$1" --resume --epochs "$3"
   else
     train --out "$1" --config "$2" --epochs "$3" ${4:+--init-from "$4"}
   fi
