@@ -10,8 +10,9 @@
 #      (scripts/recipes/default-model-cmn-anneal.json, 3 epochs) in $RUN-anneal, keeping each
 #      epoch's model in $RUN-anneal/epochs/ for `koe average`;
 #   4. more data: the corpus grown to MORE_UTTERANCES training utterances (default 40000; the first
-#      TRAIN_UTTERANCES are the same files), stage 3's model fine-tuned on all of them for one epoch
-#      with a learning rate halving every 800 steps (scripts/recipes/default-model-more-data.json) in $RUN-more.
+#      TRAIN_UTTERANCES are the same files), stage 3's model fine-tuned for 1000 steps (about 16,000
+#      utterances drawn from all of them) with a learning rate halving every 300 steps
+#      (scripts/recipes/default-model-more-data.json) in $RUN-more.
 # See the README's model card for which of them the shipped model is.
 # Environment: CORPUS (default data/corpus), RUN (default runs/default), WORKERS (default: all cores),
 # BASE_EPOCHS, TRAIN_UTTERANCES (default 16000: what the committed run trains on; a larger corpus can be
@@ -67,10 +68,12 @@ train() {
 }
 # One stage: continue its run folder's checkpoint if there is one, else start it from its recipe.
 # Usage: stage OUT RECIPE EPOCHS [MODEL_TO_FINE_TUNE]
-# A stage whose checkpoint has run all its epochs is done (resuming it would recompute its features for nothing).
+# A stage whose checkpoint has run all its epochs, or its recipe's maxSteps, is done (resuming it
+# would recompute its features for nothing).
 finished() {
-  node -e 'const p = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).progress;
-    process.exit(p.epoch >= Number(process.argv[2]) && p.batchInEpoch === 0 ? 0 : 1);' "$1/checkpoint.json" "$2"
+  node -e 'const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")), p = c.progress;
+    const maxSteps = c.config.maxSteps ?? 0;
+    process.exit((p.epoch >= Number(process.argv[2]) && p.batchInEpoch === 0) || (maxSteps > 0 && p.step >= maxSteps) ? 0 : 1);' "$1/checkpoint.json" "$2"
 }
 stage() {
   if [ -f "$1/checkpoint.json" ]; then
@@ -98,4 +101,6 @@ if [ "$(wc -l < "$CORPUS/train.jsonl")" -lt "${MORE_UTTERANCES:-40000}" ]; then
   node dist/scripts/corpus/build-corpus.js --out "$CORPUS" --resume --train "${MORE_UTTERANCES:-40000}"
 fi
 stage "$MORE" scripts/recipes/default-model-more-data.json 1 "$ANNEAL"
+# It stops at the recipe's maxSteps, before the epoch's end and its validation: export its weights.
+export_if_missing "$MORE"
 echo "stage 4 done: ship it with bash scripts/ship-default-model.sh $MORE"
