@@ -15,8 +15,8 @@
 #      (scripts/recipes/default-model-more-data.json) in $RUN-more.
 # See the README's model card for which of them the shipped model is.
 # Environment: CORPUS (default data/corpus), RUN (default runs/default), WORKERS (default: all cores),
-# BASE_EPOCHS, TRAIN_UTTERANCES (default 16000: what the committed run trains on; a larger corpus can be
-# grown later with `node dist/scripts/corpus/build-corpus.js --out data/corpus --resume --train 40000`).
+# BASE_EPOCHS, TRAIN_UTTERANCES (default 16000: what stages 1-3 train on), MORE_UTTERANCES (default 40000:
+# what the corpus is grown to for stage 4, with `build-corpus.js --resume --train`).
 # When it stops (or is stopped), `bash scripts/ship-default-model.sh` copies the best model into models/default,
 # and `bash scripts/save-checkpoint.sh` copies the resume state into checkpoints/default (to commit);
 # both take the run folder as their argument: runs/default-base during stage 1, runs/default during
@@ -28,6 +28,7 @@ RUN=${RUN:-runs/default}
 BASE="$RUN-base"
 ANNEAL="$RUN-anneal"
 MORE="$RUN-more"
+MORE_UTTERANCES=${MORE_UTTERANCES:-40000}
 [ -f dist/src/cli/main.js ] || npm run build
 if [ ! -f "$CORPUS/summary.json" ]; then
   echo "building the corpus in $CORPUS (about 7-14 minutes on 2 cores for 16,000 training utterances)"
@@ -44,13 +45,17 @@ committed_stage() {
     const base = read(process.argv[2]);
     const key = (r, model) => canon({ ...model, vocabSize: 0, ctcWeight: r.ctcWeight ?? 0 }) + canon(r.learningRate) + String(r.features?.cmn === true);
     const mine = key(c, c.model);
-    // Stages 2 and 3 take their architecture from stage 1.
+    // Stages 2-4 take their architecture from stage 1.
     const stage = process.argv.slice(2).findIndex((f) => key(read(f), base.model) === mine);
     console.log(stage + 1);' checkpoints/default/checkpoint.json \
     scripts/recipes/default-model.json scripts/recipes/default-model-cmn-finetune.json scripts/recipes/default-model-cmn-anneal.json \
     scripts/recipes/default-model-more-data.json
 }
-if [ ! -f "$BASE/checkpoint.json" ] && [ ! -f "$RUN/checkpoint.json" ] && [ ! -f "$ANNEAL/checkpoint.json" ] && [ ! -f "$MORE/checkpoint.json" ] && [ -f checkpoints/default/checkpoint.json ]; then
+# True when none of the given run folders holds a checkpoint (none of those stages has begun).
+none_begun() {
+  for dir in "$@"; do [ ! -f "$dir/checkpoint.json" ] || return 1; done
+}
+if none_begun "$BASE" "$RUN" "$ANNEAL" "$MORE" && [ -f checkpoints/default/checkpoint.json ]; then
   stage=$(committed_stage)
   seed=$(case "$stage" in 1) echo "$BASE" ;; 2) echo "$RUN" ;; 3) echo "$ANNEAL" ;; 4) echo "$MORE" ;; *) echo "" ;; esac)
   if [ -n "$seed" ]; then
@@ -66,8 +71,6 @@ train() {
   node --single-threaded-gc bin/koe.js train --train "$CORPUS/train.jsonl" --valid "$CORPUS/valid.jsonl" \
     --workers "${WORKERS:-$(nproc)}" "$@"
 }
-# One stage: continue its run folder's checkpoint if there is one, else start it from its recipe.
-# Usage: stage OUT RECIPE EPOCHS [MODEL_TO_FINE_TUNE]
 # A stage whose checkpoint has run all its epochs, or its recipe's maxSteps, is done (resuming it
 # would recompute its features for nothing).
 finished() {
@@ -75,6 +78,8 @@ finished() {
     const maxSteps = c.config.maxSteps ?? 0;
     process.exit((p.epoch >= Number(process.argv[2]) && p.batchInEpoch === 0) || (maxSteps > 0 && p.step >= maxSteps) ? 0 : 1);' "$1/checkpoint.json" "$2"
 }
+# One stage: continue its run folder's checkpoint if there is one, else start it from its recipe.
+# Usage: stage OUT RECIPE EPOCHS [MODEL_TO_FINE_TUNE]
 stage() {
   if [ -f "$1/checkpoint.json" ]; then
     finished "$1" "$3" || train --out "$1" --resume --epochs "$3"
@@ -82,23 +87,23 @@ stage() {
     train --out "$1" --config "$2" --epochs "$3" ${4:+--init-from "$4"}
   fi
 }
-if [ ! -f "$RUN/checkpoint.json" ] && [ ! -f "$ANNEAL/checkpoint.json" ] && [ ! -f "$MORE/checkpoint.json" ]; then
+if none_begun "$RUN" "$ANNEAL" "$MORE"; then
   stage "$BASE" scripts/recipes/default-model.json "${BASE_EPOCHS:-13}"
   export_if_missing "$BASE"
   echo "stage 1 done: fine-tuning $BASE's model with cepstral mean normalization in $RUN"
 fi
-if [ ! -f "$ANNEAL/checkpoint.json" ] && [ ! -f "$MORE/checkpoint.json" ]; then
+if none_begun "$ANNEAL" "$MORE"; then
   stage "$RUN" scripts/recipes/default-model-cmn-finetune.json "${CMN_EPOCHS:-2}" "$BASE"
   export_if_missing "$RUN"
   echo "stage 2 done: annealing $RUN's model in $ANNEAL"
 fi
-if [ ! -f "$MORE/checkpoint.json" ]; then
+if none_begun "$MORE"; then
   stage "$ANNEAL" scripts/recipes/default-model-cmn-anneal.json 3 "$RUN"
   export_if_missing "$ANNEAL"
-  echo "stage 3 done: fine-tuning $ANNEAL's model on ${MORE_UTTERANCES:-40000} training utterances in $MORE"
+  echo "stage 3 done: fine-tuning $ANNEAL's model on $MORE_UTTERANCES training utterances in $MORE"
 fi
-if [ "$(wc -l < "$CORPUS/train.jsonl")" -lt "${MORE_UTTERANCES:-40000}" ]; then
-  node dist/scripts/corpus/build-corpus.js --out "$CORPUS" --resume --train "${MORE_UTTERANCES:-40000}"
+if [ "$(wc -l < "$CORPUS/train.jsonl")" -lt "$MORE_UTTERANCES" ]; then
+  node dist/scripts/corpus/build-corpus.js --out "$CORPUS" --resume --train "$MORE_UTTERANCES"
 fi
 stage "$MORE" scripts/recipes/default-model-more-data.json 1 "$ANNEAL"
 # It stops at the recipe's maxSteps, before the epoch's end and its validation: export its weights.
