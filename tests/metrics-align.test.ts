@@ -1,8 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { alignCounts, alignTokens, type AlignOp, type TiePreference } from '../src/metrics/align.js';
+import { alignCounts, alignTokens, type Alignment, type AlignOp, type TiePreference } from '../src/metrics/align.js';
 import { makeRng } from '../src/util/rng.js';
 
 const w = (s: string): string[] => (s.trim() === '' ? [] : s.trim().split(/\s+/));
+
+/**
+ * Align a long pair both ways, check that the full alignment and the counts-only one agree and that
+ * the alignment covers both sequences, and print how long each took (speed is the benchmark's
+ * business, not a test's: shared machines make timings noisy).
+ */
+function alignLongAndCheck<T>(label: string, ref: T[], hyp: T[]): Alignment<T> {
+  const t0 = performance.now();
+  const a = alignTokens(ref, hyp);
+  const t1 = performance.now();
+  const c = alignCounts(ref, hyp);
+  const t2 = performance.now();
+  expect({ hits: a.hits, sub: a.sub, del: a.del, ins: a.ins }).toEqual(c);
+  expect(a.hits + a.sub + a.del).toBe(ref.length);
+  expect(a.hits + a.sub + a.ins).toBe(hyp.length);
+  console.log(`${label}: alignTokens ${(t1 - t0).toFixed(0)} ms, alignCounts ${(t2 - t1).toFixed(0)} ms`);
+  return a;
+}
 
 /** Rebuild ref and hyp from the ops: every alignment must cover both sequences exactly, in order. */
 function replay<T>(ops: AlignOp<T>[]): { ref: T[]; hyp: T[] } {
@@ -198,7 +216,7 @@ describe('alignTokens', () => {
     expect(alignTokens(ref, hyp)).toEqual(alignTokens(ref, hyp));
   });
 
-  it('aligns 10k x 10k tokens quickly', () => {
+  it('aligns 10k x 10k tokens', () => {
     const rng = makeRng(7);
     const vocab = Array.from({ length: 200 }, (_, i) => `w${i}`);
     const ref = Array.from({ length: 10_000 }, () => vocab[Math.floor(rng() * vocab.length)] as string);
@@ -213,21 +231,10 @@ describe('alignTokens', () => {
     }
     hyp[0] = 'zzz'; // differ at both ends
     hyp[hyp.length - 1] = 'zzz';
-    const t0 = performance.now();
-    const a = alignTokens(ref, hyp);
-    const t1 = performance.now();
-    const c = alignCounts(ref, hyp);
-    const t2 = performance.now();
-    expect({ hits: a.hits, sub: a.sub, del: a.del, ins: a.ins }).toEqual(c);
-    expect(a.hits + a.sub + a.del).toBe(ref.length);
-    expect(a.hits + a.sub + a.ins).toBe(hyp.length);
+    const a = alignLongAndCheck(`10k x ${hyp.length}`, ref, hyp);
     const errors = a.sub + a.del + a.ins;
     expect(errors).toBeGreaterThan(500);
     expect(errors).toBeLessThan(1500);
-    // Generous bounds for slow CI machines; typically well under a second each.
-    expect(t1 - t0).toBeLessThan(10_000);
-    expect(t2 - t1).toBeLessThan(10_000);
-    console.log(`10k x ${hyp.length}: alignTokens ${(t1 - t0).toFixed(0)} ms, alignCounts ${(t2 - t1).toFixed(0)} ms`);
   });
 });
 
@@ -236,16 +243,7 @@ describe('alignTokens on unrelated long sequences', () => {
     const rng = makeRng(99);
     const ref = Array.from({ length: 10_000 }, () => Math.floor(rng() * 30));
     const hyp = Array.from({ length: 9_000 }, () => Math.floor(rng() * 30));
-    const t0 = performance.now();
-    const a = alignTokens(ref, hyp);
-    const t1 = performance.now();
-    const c = alignCounts(ref, hyp);
-    const t2 = performance.now();
-    expect({ hits: a.hits, sub: a.sub, del: a.del, ins: a.ins }).toEqual(c);
-    expect(a.hits + a.sub + a.del).toBe(ref.length);
-    expect(a.hits + a.sub + a.ins).toBe(hyp.length);
-    expect(t1 - t0).toBeLessThan(20_000);
-    console.log(`random 10k x 9k: alignTokens ${(t1 - t0).toFixed(0)} ms, alignCounts ${(t2 - t1).toFixed(0)} ms`);
+    alignLongAndCheck('random 10k x 9k', ref, hyp);
   });
 });
 
