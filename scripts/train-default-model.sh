@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Train (or continue training) koe's default model, one command:
 #   bash scripts/train-default-model.sh            # builds the corpus if missing, trains, resumes if a checkpoint exists
-# Five stages:
+# Six stages:
 #   1. scripts/recipes/default-model.json for BASE_EPOCHS epochs (default 13) in $RUN-base;
 #   2. fine-tuning of stage 1's model with cepstral mean normalization switched on
 #      (scripts/recipes/default-model-cmn-finetune.json, `koe train --init-from`) for CMN_EPOCHS
@@ -15,7 +15,10 @@
 #      (scripts/recipes/default-model-more-data.json) in $RUN-more;
 #   5. a full epoch: stage 4's model trained on all MORE_UTTERANCES for one epoch (about 2,550 steps)
 #      with a learning rate halving every 800 steps (scripts/recipes/default-model-more-data-epoch.json)
-#      in $RUN-epoch, validated at the epoch's end.
+#      in $RUN-epoch, validated at the epoch's end;
+#   6. a second epoch: stage 5's model trained again on all of them with a fresh Adam and a restarted,
+#      lower learning rate (1e-4 halving every 800 steps; scripts/recipes/default-model-more-data-epoch2.json)
+#      in $RUN-epoch2.
 # See the README's model card for which of them the shipped model is.
 # Environment: CORPUS (default data/corpus), RUN (default runs/default), WORKERS (default: all cores),
 # BASE_EPOCHS, TRAIN_UTTERANCES (default 16000: what stages 1-3 train on), MORE_UTTERANCES (default 40000:
@@ -23,7 +26,7 @@
 # When it stops (or is stopped), `bash scripts/ship-default-model.sh` copies the best model into models/default,
 # and `bash scripts/save-checkpoint.sh` copies the resume state into checkpoints/default (to commit);
 # both take the run folder as their argument: runs/default-base during stage 1, runs/default during
-# stage 2, runs/default-anneal during stage 3, runs/default-more during stage 4, runs/default-epoch during stage 5.
+# stage 2, runs/default-anneal during stage 3, runs/default-more during stage 4, runs/default-epoch during stage 5, runs/default-epoch2 during stage 6.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CORPUS=${CORPUS:-data/corpus}
@@ -32,6 +35,7 @@ BASE="$RUN-base"
 ANNEAL="$RUN-anneal"
 MORE="$RUN-more"
 EPOCH="$RUN-epoch"
+EPOCH2="$RUN-epoch2"
 MORE_UTTERANCES=${MORE_UTTERANCES:-40000}
 [ -f dist/src/cli/main.js ] || npm run build
 if [ ! -f "$CORPUS/summary.json" ]; then
@@ -49,19 +53,19 @@ committed_stage() {
     const base = read(process.argv[2]);
     const key = (r, model) => canon({ ...model, vocabSize: 0, ctcWeight: r.ctcWeight ?? 0 }) + canon(r.learningRate) + String(r.features?.cmn === true);
     const mine = key(c, c.model);
-    // Stages 2-5 take their architecture from stage 1.
+    // Stages 2-6 take their architecture from stage 1.
     const stage = process.argv.slice(2).findIndex((f) => key(read(f), base.model) === mine);
     console.log(stage + 1);' checkpoints/default/checkpoint.json \
     scripts/recipes/default-model.json scripts/recipes/default-model-cmn-finetune.json scripts/recipes/default-model-cmn-anneal.json \
-    scripts/recipes/default-model-more-data.json scripts/recipes/default-model-more-data-epoch.json
+    scripts/recipes/default-model-more-data.json scripts/recipes/default-model-more-data-epoch.json scripts/recipes/default-model-more-data-epoch2.json
 }
 # True when none of the given run folders holds a checkpoint (none of those stages has begun).
 none_begun() {
   for dir in "$@"; do [ ! -f "$dir/checkpoint.json" ] || return 1; done
 }
-if none_begun "$BASE" "$RUN" "$ANNEAL" "$MORE" "$EPOCH" && [ -f checkpoints/default/checkpoint.json ]; then
+if none_begun "$BASE" "$RUN" "$ANNEAL" "$MORE" "$EPOCH" "$EPOCH2" && [ -f checkpoints/default/checkpoint.json ]; then
   stage=$(committed_stage)
-  seed=$(case "$stage" in 1) echo "$BASE" ;; 2) echo "$RUN" ;; 3) echo "$ANNEAL" ;; 4) echo "$MORE" ;; 5) echo "$EPOCH" ;; *) echo "" ;; esac)
+  seed=$(case "$stage" in 1) echo "$BASE" ;; 2) echo "$RUN" ;; 3) echo "$ANNEAL" ;; 4) echo "$MORE" ;; 5) echo "$EPOCH" ;; 6) echo "$EPOCH2" ;; *) echo "" ;; esac)
   if [ -n "$seed" ]; then
     mkdir -p "$seed" && cp checkpoints/default/* "$seed/"
     echo "continuing from the committed checkpoint in checkpoints/default (stage $stage, in $seed)"
@@ -88,20 +92,25 @@ stage() {
   if [ -f "$1/checkpoint.json" ]; then
     finished "$1" "$3" || train --out "$1" --resume --epochs "$3"
   else
+    # The model it starts from was trained on the same corpus: its feature caches serve if their
+    # key (features, manifest) matches, else the trainer recomputes them and writes new files in
+    # place of the links (it renames a temporary file, so the originals stay as they are).
+    mkdir -p "$1"
+    for f in ${4:+"$4"/features-train*.bin}; do [ -f "$f" ] && ln -f "$f" "$1/"; done
     train --out "$1" --config "$2" --epochs "$3" ${4:+--init-from "$4"}
   fi
 }
-if none_begun "$RUN" "$ANNEAL" "$MORE" "$EPOCH"; then
+if none_begun "$RUN" "$ANNEAL" "$MORE" "$EPOCH" "$EPOCH2"; then
   stage "$BASE" scripts/recipes/default-model.json "${BASE_EPOCHS:-13}"
   export_if_missing "$BASE"
   echo "stage 1 done: fine-tuning $BASE's model with cepstral mean normalization in $RUN"
 fi
-if none_begun "$ANNEAL" "$MORE" "$EPOCH"; then
+if none_begun "$ANNEAL" "$MORE" "$EPOCH" "$EPOCH2"; then
   stage "$RUN" scripts/recipes/default-model-cmn-finetune.json "${CMN_EPOCHS:-2}" "$BASE"
   export_if_missing "$RUN"
   echo "stage 2 done: annealing $RUN's model in $ANNEAL"
 fi
-if none_begun "$MORE" "$EPOCH"; then
+if none_begun "$MORE" "$EPOCH" "$EPOCH2"; then
   stage "$ANNEAL" scripts/recipes/default-model-cmn-anneal.json 3 "$RUN"
   export_if_missing "$ANNEAL"
   echo "stage 3 done: fine-tuning $ANNEAL's model on $MORE_UTTERANCES training utterances in $MORE"
@@ -109,12 +118,17 @@ fi
 if [ "$(wc -l < "$CORPUS/train.jsonl")" -lt "$MORE_UTTERANCES" ]; then
   node dist/scripts/corpus/build-corpus.js --out "$CORPUS" --resume --train "$MORE_UTTERANCES"
 fi
-if none_begun "$EPOCH"; then
+if none_begun "$EPOCH" "$EPOCH2"; then
   stage "$MORE" scripts/recipes/default-model-more-data.json 1 "$ANNEAL"
   # It stops at the recipe's maxSteps, before the epoch's end and its validation: export its weights.
   export_if_missing "$MORE"
   echo "stage 4 done: training $MORE's model for a full epoch in $EPOCH"
 fi
-stage "$EPOCH" scripts/recipes/default-model-more-data-epoch.json 1 "$MORE"
-export_if_missing "$EPOCH"
-echo "stage 5 done: ship it with bash scripts/ship-default-model.sh $EPOCH"
+if none_begun "$EPOCH2"; then
+  stage "$EPOCH" scripts/recipes/default-model-more-data-epoch.json 1 "$MORE"
+  export_if_missing "$EPOCH"
+  echo "stage 5 done: training $EPOCH's model for a second epoch in $EPOCH2"
+fi
+stage "$EPOCH2" scripts/recipes/default-model-more-data-epoch2.json 1 "$EPOCH"
+export_if_missing "$EPOCH2"
+echo "stage 6 done: ship it with bash scripts/ship-default-model.sh $EPOCH2"
