@@ -31,12 +31,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CORPUS=${CORPUS:-data/corpus}
 RUN=${RUN:-runs/default}
-BASE="$RUN-base"
-ANNEAL="$RUN-anneal"
-MORE="$RUN-more"
-EPOCH="$RUN-epoch"
-EPOCH2="$RUN-epoch2"
 MORE_UTTERANCES=${MORE_UTTERANCES:-40000}
+# The stages in order: run folder, recipe, epochs. Each fine-tunes the model of the one before.
+DIRS=("$RUN-base" "$RUN" "$RUN-anneal" "$RUN-more" "$RUN-epoch" "$RUN-epoch2")
+RECIPES=(scripts/recipes/default-model.json scripts/recipes/default-model-cmn-finetune.json
+  scripts/recipes/default-model-cmn-anneal.json scripts/recipes/default-model-more-data.json
+  scripts/recipes/default-model-more-data-epoch.json scripts/recipes/default-model-more-data-epoch2.json)
+EPOCHS=("${BASE_EPOCHS:-13}" "${CMN_EPOCHS:-2}" 3 1 1 1)
+FIRST_MORE_DATA_STAGE=3 # index of stage 4, the first to train on MORE_UTTERANCES
 [ -f dist/src/cli/main.js ] || npm run build
 if [ ! -f "$CORPUS/summary.json" ]; then
   echo "building the corpus in $CORPUS (about 7-14 minutes on 2 cores for 16,000 training utterances)"
@@ -55,18 +57,16 @@ committed_stage() {
     const mine = key(c, c.model);
     // Stages 2-6 take their architecture from stage 1.
     const stage = process.argv.slice(2).findIndex((f) => key(read(f), base.model) === mine);
-    console.log(stage + 1);' checkpoints/default/checkpoint.json \
-    scripts/recipes/default-model.json scripts/recipes/default-model-cmn-finetune.json scripts/recipes/default-model-cmn-anneal.json \
-    scripts/recipes/default-model-more-data.json scripts/recipes/default-model-more-data-epoch.json scripts/recipes/default-model-more-data-epoch2.json
+    console.log(stage + 1);' checkpoints/default/checkpoint.json "${RECIPES[@]}"
 }
 # True when none of the given run folders holds a checkpoint (none of those stages has begun).
 none_begun() {
   for dir in "$@"; do [ ! -f "$dir/checkpoint.json" ] || return 1; done
 }
-if none_begun "$BASE" "$RUN" "$ANNEAL" "$MORE" "$EPOCH" "$EPOCH2" && [ -f checkpoints/default/checkpoint.json ]; then
+if none_begun "${DIRS[@]}" && [ -f checkpoints/default/checkpoint.json ]; then
   stage=$(committed_stage)
-  seed=$(case "$stage" in 1) echo "$BASE" ;; 2) echo "$RUN" ;; 3) echo "$ANNEAL" ;; 4) echo "$MORE" ;; 5) echo "$EPOCH" ;; 6) echo "$EPOCH2" ;; *) echo "" ;; esac)
-  if [ -n "$seed" ]; then
+  if [ "$stage" -gt 0 ]; then
+    seed=${DIRS[stage - 1]}
     mkdir -p "$seed" && cp checkpoints/default/* "$seed/"
     echo "continuing from the committed checkpoint in checkpoints/default (stage $stage, in $seed)"
   fi
@@ -100,35 +100,18 @@ stage() {
     train --out "$1" --config "$2" --epochs "$3" ${4:+--init-from "$4"}
   fi
 }
-if none_begun "$RUN" "$ANNEAL" "$MORE" "$EPOCH" "$EPOCH2"; then
-  stage "$BASE" scripts/recipes/default-model.json "${BASE_EPOCHS:-13}"
-  export_if_missing "$BASE"
-  echo "stage 1 done: fine-tuning $BASE's model with cepstral mean normalization in $RUN"
-fi
-if none_begun "$ANNEAL" "$MORE" "$EPOCH" "$EPOCH2"; then
-  stage "$RUN" scripts/recipes/default-model-cmn-finetune.json "${CMN_EPOCHS:-2}" "$BASE"
-  export_if_missing "$RUN"
-  echo "stage 2 done: annealing $RUN's model in $ANNEAL"
-fi
-if none_begun "$MORE" "$EPOCH" "$EPOCH2"; then
-  stage "$ANNEAL" scripts/recipes/default-model-cmn-anneal.json 3 "$RUN"
-  export_if_missing "$ANNEAL"
-  echo "stage 3 done: fine-tuning $ANNEAL's model on $MORE_UTTERANCES training utterances in $MORE"
-fi
-if [ "$(wc -l < "$CORPUS/train.jsonl")" -lt "$MORE_UTTERANCES" ]; then
-  node dist/scripts/corpus/build-corpus.js --out "$CORPUS" --resume --train "$MORE_UTTERANCES"
-fi
-if none_begun "$EPOCH" "$EPOCH2"; then
-  stage "$MORE" scripts/recipes/default-model-more-data.json 1 "$ANNEAL"
-  # It stops at the recipe's maxSteps, before the epoch's end and its validation: export its weights.
-  export_if_missing "$MORE"
-  echo "stage 4 done: training $MORE's model for a full epoch in $EPOCH"
-fi
-if none_begun "$EPOCH2"; then
-  stage "$EPOCH" scripts/recipes/default-model-more-data-epoch.json 1 "$MORE"
-  export_if_missing "$EPOCH"
-  echo "stage 5 done: training $EPOCH's model for a second epoch in $EPOCH2"
-fi
-stage "$EPOCH2" scripts/recipes/default-model-more-data-epoch2.json 1 "$EPOCH"
-export_if_missing "$EPOCH2"
-echo "stage 6 done: ship it with bash scripts/ship-default-model.sh $EPOCH2"
+# Run each stage that no later stage has overtaken (a finished stage is skipped inside `stage`).
+for i in "${!DIRS[@]}"; do
+  if [ "$i" -eq "$FIRST_MORE_DATA_STAGE" ] && [ "$(wc -l < "$CORPUS/train.jsonl")" -lt "$MORE_UTTERANCES" ]; then
+    node dist/scripts/corpus/build-corpus.js --out "$CORPUS" --resume --train "$MORE_UTTERANCES"
+  fi
+  none_begun "${DIRS[@]:i+1}" || continue
+  previous=""
+  [ "$i" -eq 0 ] || previous=${DIRS[i - 1]}
+  stage "${DIRS[i]}" "${RECIPES[i]}" "${EPOCHS[i]}" "$previous"
+  # Stage 4 stops at its recipe's maxSteps, before the epoch's end and its validation: a stage
+  # without a validated model ships its last weights.
+  export_if_missing "${DIRS[i]}"
+  echo "stage $((i + 1)) done (${RECIPES[i]}, in ${DIRS[i]})"
+done
+echo "ship it with bash scripts/ship-default-model.sh ${DIRS[-1]}"
