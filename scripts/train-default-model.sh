@@ -79,18 +79,12 @@ train() {
   node --single-threaded-gc bin/koe.js train --train "$CORPUS/train.jsonl" --valid "$CORPUS/valid.jsonl" \
     --workers "${WORKERS:-$(nproc)}" "$@"
 }
-# A stage whose checkpoint has run all its epochs, or its recipe's maxSteps, is done (resuming it
-# would recompute its features for nothing).
-finished() {
-  node -e 'const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")), p = c.progress;
-    const maxSteps = c.config.maxSteps ?? 0;
-    process.exit((p.epoch >= Number(process.argv[2]) && p.batchInEpoch === 0) || (maxSteps > 0 && p.step >= maxSteps) ? 0 : 1);' "$1/checkpoint.json" "$2"
-}
-# One stage: continue its run folder's checkpoint if there is one, else start it from its recipe.
-# Usage: stage OUT RECIPE EPOCHS [MODEL_TO_FINE_TUNE]
+# One stage: continue its run folder's checkpoint if there is one (a finished one returns at once:
+# `koe train --resume` stops before the data when no epoch or step is left), else start it from its
+# recipe. Usage: stage OUT RECIPE EPOCHS [MODEL_TO_FINE_TUNE]
 stage() {
   if [ -f "$1/checkpoint.json" ]; then
-    finished "$1" "$3" || train --out "$1" --resume --epochs "$3"
+    train --out "$1" --resume --epochs "$3"
   else
     # The model it starts from was trained on the same corpus: its feature caches serve if their
     # key (features, manifest) matches, else the trainer recomputes them and writes new files in
@@ -100,7 +94,7 @@ stage() {
     train --out "$1" --config "$2" --epochs "$3" ${4:+--init-from "$4"}
   fi
 }
-# Run each stage that no later stage has overtaken (a finished stage is skipped inside `stage`).
+# Run each stage that no later stage has overtaken (a finished one returns at once).
 for i in "${!DIRS[@]}"; do
   if [ "$i" -eq "$FIRST_MORE_DATA_STAGE" ] && [ "$(wc -l < "$CORPUS/train.jsonl")" -lt "$MORE_UTTERANCES" ]; then
     node dist/scripts/corpus/build-corpus.js --out "$CORPUS" --resume --train "$MORE_UTTERANCES"

@@ -145,6 +145,20 @@ describe('resume', () => {
     expect(await readFile(path.join(out, 'train-log.jsonl'), 'utf8')).toBe(logBefore);
   });
 
+  it('resuming a finished checkpoint trains nothing and leaves it untouched', async () => {
+    const out = await dirs.make('koe-resume-done-');
+    await run(out, {}, { overrides: { maxSteps: 2 } });
+    const before = await readFile(path.join(out, 'checkpoint.json'), 'utf8');
+    const lines: string[] = [];
+    muteStderr();
+    const r = await run(out, {}, { resume: true, overrides: { maxSteps: 2 }, quiet: false, log: (l) => lines.push(l) });
+    expect(r.progress.step).toBe(2);
+    expect(r.interrupted).toBe(false);
+    expect(lines.join('\n')).toMatch(/nothing left to train .*step 2.*maxSteps 2/);
+    expect(lines.join('\n')).not.toMatch(/features/);
+    expect(await readFile(path.join(out, 'checkpoint.json'), 'utf8')).toBe(before);
+  });
+
   it('resume without a checkpoint starts a new run', async () => {
     const out = await dirs.make('koe-resume-new-');
     const lines: string[] = [];

@@ -133,6 +133,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     if (init.config.ctcLayer !== undefined && config.ctcWeight === 0) say(`fine-tuning: ${init.dir} has a CTC head, which ctcWeight 0 leaves untrained`);
   }
   checkCtcHead(config);
+  // A checkpoint that has run all its epochs, or reached maxSteps, has nothing left to train:
+  // stop before the data, whose features take many minutes to compute on a large corpus.
+  if (checkpoint) {
+    const p = checkpoint.progress;
+    if (p.epoch >= config.epochs || (config.maxSteps > 0 && p.step >= config.maxSteps)) {
+      say(`nothing left to train in ${out}: step ${p.step}, ${p.epoch} of ${config.epochs} epochs done${config.maxSteps > 0 ? `, maxSteps ${config.maxSteps}` : ''}`);
+      return { progress: p, interrupted: false };
+    }
+  }
 
   // Data.
   const trainSet = await loadUtterances(opts.trainManifest, vocab, config.maxDuration);
